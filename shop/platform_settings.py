@@ -1,0 +1,146 @@
+"""Business rules stored in ``PlatformSetting`` rows, typed and defaulted here.
+
+``get_setting(key)`` is what the rest of the code calls. Rows override the defaults; all
+rows are cached together under one key (one cache read per request at most) and the cache is
+dropped whenever ``set_setting`` changes one.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from shop.models import PlatformSetting
+
+_CACHE_KEY = "platform-settings:v1"
+_CACHE_SECONDS = 300
+
+
+def _positive_int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValidationError("Must be a positive whole number.")
+    return value
+
+
+def _boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValidationError("Must be true or false.")
+    return value
+
+
+def _string_list(value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ValidationError("Must be a list of non-empty strings.")
+    return value
+
+
+def _bank_account(value: Any) -> dict[str, str]:
+    required = {"bank_name", "account_name", "account_number"}
+    if not isinstance(value, dict) or not required <= value.keys():
+        raise ValidationError(f"Must be an object with {', '.join(sorted(required))}.")
+    if not all(isinstance(value[k], str) and value[k] for k in required):
+        raise ValidationError("Bank account fields must be non-empty strings.")
+    return value
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    default: Any
+    parse: Callable[[Any], Any]
+    description: str
+
+
+REGISTRY: dict[str, SettingSpec] = {
+    "checkout.lock_ttl_minutes": SettingSpec(
+        30, _positive_int, "Minutes a gateway checkout (card, transfer via gateway) holds stock."
+    ),
+    "checkout.unpaid_order_expiry_hours": SettingSpec(
+        24,
+        _positive_int,
+        "Hours an unpaid order waits before it is cancelled as expired. "
+        "Bank-transfer orders hold their stock this long.",
+    ),
+    "checkout.payment_window_minutes": SettingSpec(
+        20,
+        _positive_int,
+        "When a customer starts paying, stock locks are extended to at least "
+        "this many minutes so a slow 3-D Secure or USSD payment keeps its stock.",
+    ),
+    "checkout.allowed_payment_methods": SettingSpec(
+        ["paystack", "stripe", "flutterwave", "bank_transfer", "cod"],
+        _string_list,
+        "Payment methods customers may choose at checkout.",
+    ),
+    "payments.auto_refund_when_out_of_stock": SettingSpec(
+        True, _boolean, "Refund automatically when a payment lands after its stock was sold."
+    ),
+    "payments.reconcile_after_minutes": SettingSpec(
+        15, _positive_int, "Pending payments older than this are verified with the gateway."
+    ),
+    "ops.archive_after_days": SettingSpec(
+        90, _positive_int, "Finished orders older than this are archived."
+    ),
+    "ops.purge_webhooks_after_days": SettingSpec(
+        30, _positive_int, "Processed webhook events older than this are deleted."
+    ),
+    "bank_transfer.account": SettingSpec(
+        {
+            "bank_name": "Demo Bank",
+            "account_name": "Demo Skincare Ltd",
+            "account_number": "0123456789",
+        },
+        _bank_account,
+        "The account customers pay into for bank transfers.",
+    ),
+}
+
+
+def _stored_values() -> dict[str, Any]:
+    values = cache.get(_CACHE_KEY)
+    if values is None:
+        values = dict(PlatformSetting.objects.values_list("key", "value"))
+        cache.set(_CACHE_KEY, values, _CACHE_SECONDS)
+    return values
+
+
+def get_setting(key: str) -> Any:
+    spec = REGISTRY[key]
+    stored = _stored_values()
+    if key in stored:
+        try:
+            return spec.parse(stored[key])
+        except ValidationError:
+            # A row edited outside set_setting (raw SQL) is ignored rather than crashing checkout.
+            return spec.default
+    return spec.default
+
+
+def validate_setting(key: str, value: Any) -> Any:
+    if key not in REGISTRY:
+        raise ValidationError({"key": f"Unknown setting {key!r}."})
+    try:
+        return REGISTRY[key].parse(value)
+    except ValidationError as exc:
+        raise ValidationError({"value": exc.messages}) from exc
+
+
+def invalidate_cache() -> None:
+    cache.delete(_CACHE_KEY)
+
+
+def set_setting(key: str, value: Any, *, actor=None) -> PlatformSetting:
+    value = validate_setting(key, value)
+    with transaction.atomic():
+        row, _ = PlatformSetting.objects.update_or_create(
+            key=key,
+            defaults={
+                "value": value,
+                "description": REGISTRY[key].description,
+                "updated_by": actor,
+            },
+        )
+        transaction.on_commit(invalidate_cache)
+    return row

@@ -1,0 +1,76 @@
+"""factory_boy factories for the shop's models; each app's tests add theirs here."""
+
+from decimal import Decimal
+
+import factory
+from factory.django import DjangoModelFactory
+
+from shop.models import Address, Cart, CartItem, Product, User
+
+DEFAULT_PASSWORD = "correct-horse-battery-staple"
+
+
+class UserFactory(DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"customer{n}@example.com")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    phone = factory.Sequence(lambda n: f"+234803{n:07d}")
+    password = factory.PostGenerationMethodCall("set_password", DEFAULT_PASSWORD)
+
+    @factory.post_generation
+    def _save_password(obj, create, extracted, **kwargs):
+        if create:
+            obj.save(update_fields=["password"])
+
+
+class StaffFactory(UserFactory):
+    is_staff = True
+    email = factory.Sequence(lambda n: f"staff{n}@example.com")
+
+
+class ProductFactory(DjangoModelFactory):
+    class Meta:
+        model = Product
+
+    sku = factory.Sequence(lambda n: f"SKU-{n:05d}")
+    name = factory.Sequence(lambda n: f"Product {n}")
+    description = "A product for tests."
+    price = Decimal("2500.00")
+    currency = "NGN"
+    stock = 10
+    is_active = True
+
+
+class AddressFactory(DjangoModelFactory):
+    class Meta:
+        model = Address
+
+    customer = factory.SubFactory(UserFactory)
+    full_name = factory.Faker("name")
+    phone = "+2348031234567"
+    line1 = "12 Admiralty Way"
+    city = "Lagos"
+    state = "Lagos"
+    postal_code = "106104"
+    country = "NG"
+
+
+class CartFactory(DjangoModelFactory):
+    class Meta:
+        model = Cart
+
+    customer = factory.SubFactory(UserFactory)
+    currency = "NGN"
+
+
+class CartItemFactory(DjangoModelFactory):
+    class Meta:
+        model = CartItem
+
+    cart = factory.SubFactory(CartFactory)
+    product = factory.SubFactory(ProductFactory)
+    quantity = 1

@@ -1,0 +1,165 @@
+"""Input parsing and output rendering for the order API (no business rules here)."""
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from orders.events import customer_timeline
+from orders.models import Order, OrderItem
+from orders.payment_methods import payment_method_or_none
+from orders.states import OrderState, PaymentStatus
+
+
+class CheckoutAddressInputSerializer(serializers.Serializer):
+    full_name = serializers.CharField(max_length=200)
+    phone = serializers.CharField(max_length=20)
+    line1 = serializers.CharField(max_length=200)
+    line2 = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    city = serializers.CharField(max_length=100)
+    state = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    postal_code = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
+    country = serializers.RegexField(r"^[A-Z]{2}$", max_length=2)
+
+
+class CheckoutInputSerializer(serializers.Serializer):
+    payment_method = serializers.CharField(max_length=32)
+    address_id = serializers.IntegerField(required=False, min_value=1)
+    address = CheckoutAddressInputSerializer(required=False)
+    save_address = serializers.BooleanField(required=False, default=False)
+    expected_total = serializers.DecimalField(
+        max_digits=12, decimal_places=2, required=False, min_value=0
+    )
+    note = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if ("address_id" in attrs) == ("address" in attrs):
+            raise serializers.ValidationError(
+                {"address": "Send either address_id (from your address book) or address."}
+            )
+        return attrs
+
+
+class OrderItemOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = OrderItem
+        fields = ["id", "product_id", "sku", "name", "unit_price", "quantity", "line_total"]
+
+
+class ShippingAddressSerializer(serializers.Serializer):
+    full_name = serializers.CharField()
+    phone = serializers.CharField()
+    line1 = serializers.CharField()
+    line2 = serializers.CharField()
+    city = serializers.CharField()
+    state = serializers.CharField()
+    postal_code = serializers.CharField()
+    country = serializers.CharField()
+
+
+class OrderSummarySerializer(serializers.ModelSerializer):
+    item_count = serializers.IntegerField(read_only=True)
+    state = serializers.ChoiceField(choices=OrderState.choices)
+    payment_status = serializers.ChoiceField(choices=PaymentStatus.choices)
+
+    class Meta:
+        model = Order
+        fields = [
+            "id",
+            "number",
+            "state",
+            "payment_status",
+            "payment_method",
+            "currency",
+            "total",
+            "item_count",
+            "created_at",
+        ]
+
+
+class OrderOutputSerializer(serializers.ModelSerializer):
+    """An order as its customer sees it. ``context["items"]`` avoids a query when given."""
+
+    state = serializers.ChoiceField(choices=OrderState.choices)
+    payment_status = serializers.ChoiceField(choices=PaymentStatus.choices)
+    items = serializers.SerializerMethodField()
+    shipping_address = ShippingAddressSerializer()
+
+    class Meta:
+        model = Order
+        fields = [
+            "id",
+            "number",
+            "state",
+            "payment_status",
+            "payment_method",
+            "currency",
+            "items",
+            "subtotal",
+            "shipping",
+            "discount",
+            "total",
+            "amount_refunded",
+            "shipping_address",
+            "note",
+            "tracking_number",
+            "carrier",
+            "expires_at",
+            "created_at",
+        ]
+
+    @extend_schema_field(OrderItemOutputSerializer(many=True))
+    def get_items(self, order: Order) -> list[dict[str, Any]]:
+        items = self.context.get("items")
+        if items is None:
+            items = order.items.all()
+        return OrderItemOutputSerializer(items, many=True).data
+
+
+class TimelineEntrySerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    state = serializers.CharField()
+    message = serializers.CharField()
+    at = serializers.DateTimeField()
+    tracking_number = serializers.CharField(required=False)
+    carrier = serializers.CharField(required=False)
+
+
+class OrderDetailSerializer(OrderOutputSerializer):
+    payment = serializers.SerializerMethodField()
+    timeline = serializers.SerializerMethodField()
+
+    class Meta(OrderOutputSerializer.Meta):
+        fields = [*OrderOutputSerializer.Meta.fields, "payment", "timeline"]
+
+    @extend_schema_field(serializers.DictField())
+    def get_payment(self, order: Order) -> dict[str, Any]:
+        summary: dict[str, Any] = {
+            "method": order.payment_method,
+            "status": order.payment_status,
+            "amount": str(order.total),
+            "amount_refunded": str(order.amount_refunded),
+            "currency": order.currency,
+            "instructions": None,
+        }
+        method = payment_method_or_none(order.payment_method)
+        if method is not None and order.state == OrderState.PENDING_PAYMENT:
+            summary["instructions"] = method.instructions(order)
+        return summary
+
+    @extend_schema_field(TimelineEntrySerializer(many=True))
+    def get_timeline(self, order: Order) -> list[dict[str, Any]]:
+        return TimelineEntrySerializer(customer_timeline(list(order.events.all())), many=True).data
+
+
+class CheckoutOutputSerializer(OrderOutputSerializer):
+    payment = serializers.DictField(
+        help_text="bank_transfer: account and reference to quote; cod: nothing to pay now."
+    )
+
+    class Meta(OrderOutputSerializer.Meta):
+        fields = [*OrderOutputSerializer.Meta.fields, "payment"]
+
+
+class CancelInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")

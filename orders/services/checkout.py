@@ -1,0 +1,186 @@
+"""Placing an order from the customer's cart.
+
+Lock-free work first (read the cart, the address and the settings), then one short transaction:
+lock the cart's product rows in id order, check availability, write the locks, the order, its
+items and its event, and clear the cart. Prices are taken from the rows read under the lock,
+so the order is priced with what is in the database at that instant. The statement count is
+constant in cart size (bulk inserts, one aggregate).
+"""
+
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from inventory import services as inventory
+from inventory.locks import LockedProduct
+from orders.errors import (
+    AddressNotFound,
+    CartEmpty,
+    CurrencyMismatch,
+    PriceChanged,
+    ProductUnavailable,
+)
+from orders.events import record_event
+from orders.models import Order, OrderItem
+from orders.payment_methods import PaymentMethod, get_payment_method
+from orders.states import ActorType
+from shop.models import Address, CartItem
+
+# Crockford's base32 without the look-alikes (I, L, O, U): easy to read out over the phone.
+_NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_NUMBER_LENGTH = 10  # 50 random bits: a collision needs ~10^7 orders for a 1-in-10^8 chance
+
+
+def new_order_number() -> str:
+    return "ORD-" + "".join(secrets.choice(_NUMBER_ALPHABET) for _ in range(_NUMBER_LENGTH))
+
+
+ADDRESS_FIELDS = ("full_name", "phone", "line1", "line2", "city", "state", "postal_code", "country")
+
+
+@dataclass(frozen=True)
+class PlacedOrder:
+    order: Order
+    items: list[OrderItem]
+    payment_method: PaymentMethod
+
+
+@dataclass(frozen=True)
+class _CartLine:
+    cart_item_id: int
+    product_id: int
+    quantity: int
+
+
+def place_order(
+    *,
+    customer: Any,
+    payment_method: str,
+    address_id: int | None = None,
+    new_address: Mapping[str, Any] | None = None,
+    save_address: bool = False,
+    expected_total: Decimal | None = None,
+    note: str = "",
+    on_placed: Callable[[PlacedOrder], None] | None = None,
+) -> PlacedOrder:
+    """Turn the customer's cart into a ``pending_payment`` order holding its stock.
+
+    ``new_address`` must already be validated (the API's input serializer does it).
+    ``on_placed`` runs inside the transaction, after everything is written: the API uses it to
+    store the idempotent response atomically with the order.
+    Raises ``CartEmpty``, ``AddressNotFound``, ``PaymentMethodNotAllowed``, ``ProductUnavailable``,
+    ``CurrencyMismatch``, ``InsufficientStock`` or ``PriceChanged``; then nothing is written.
+    """
+    method = get_payment_method(payment_method)
+    lines = [
+        _CartLine(*row)
+        for row in CartItem.objects.filter(cart__customer=customer)
+        .order_by("product_id")
+        .values_list("pk", "product_id", "quantity")
+    ]
+    if not lines:
+        raise CartEmpty()
+    address_snapshot = _address_snapshot(customer, address_id, new_address)
+
+    now = timezone.now()
+    number = new_order_number()
+    order_expires_at = method.order_expires_at(now)
+    lock_expires_at = method.lock_expires_at(now, order_expires_at)
+
+    with transaction.atomic():
+        products = inventory.reserve(
+            lines=[(line.product_id, line.quantity) for line in lines],
+            owner=number,
+            expires_at=lock_expires_at,
+            now=now,
+        )
+        currency = _check_sellable(products, lines)
+        quantities = inventory.aggregate_lines((ln.product_id, ln.quantity) for ln in lines)
+        subtotal = sum(
+            (products[pid].price * qty for pid, qty in quantities.items()), Decimal("0.00")
+        )
+        shipping = Decimal("0.00")
+        discount = Decimal("0.00")
+        total = subtotal + shipping - discount
+        if expected_total is not None and Decimal(expected_total) != total:
+            raise PriceChanged(
+                details={
+                    "expected_total": str(expected_total),
+                    "current_total": str(total),
+                    "currency": currency,
+                }
+            )
+        if new_address is not None and save_address:
+            Address.objects.create(customer=customer, **address_snapshot)
+        order = Order.objects.create(
+            number=number,
+            customer=customer,
+            payment_status=method.initial_payment_status,
+            payment_method=method.code,
+            currency=currency,
+            subtotal=subtotal,
+            shipping=shipping,
+            discount=discount,
+            total=total,
+            shipping_address=address_snapshot,
+            note=note,
+            expires_at=order_expires_at,
+            created_at=now,
+        )
+        items = OrderItem.objects.bulk_create(
+            OrderItem(
+                order=order,
+                product_id=pid,
+                sku=products[pid].sku,
+                name=products[pid].name,
+                unit_price=products[pid].price,
+                quantity=qty,
+                line_total=products[pid].price * qty,
+            )
+            for pid, qty in sorted(quantities.items())
+        )
+        record_event(
+            order=order,
+            kind="placed",
+            actor_type=ActorType.CUSTOMER,
+            actor=customer,
+            payload={
+                "payment_method": method.code,
+                "total": str(total),
+                "currency": currency,
+                "locks_expire_at": lock_expires_at.isoformat() if lock_expires_at else None,
+            },
+        )
+        CartItem.objects.filter(pk__in=[line.cart_item_id for line in lines]).delete()
+        placed = PlacedOrder(order=order, items=items, payment_method=method)
+        if on_placed is not None:
+            on_placed(placed)
+    return placed
+
+
+def _address_snapshot(
+    customer: Any, address_id: int | None, new_address: Mapping[str, Any] | None
+) -> dict[str, str]:
+    if new_address is not None:
+        return {field: str(new_address.get(field) or "") for field in ADDRESS_FIELDS}
+    address = Address.objects.filter(customer=customer, pk=address_id).first()
+    if address is None:
+        raise AddressNotFound(details={"address_id": address_id})
+    return address.snapshot()
+
+
+def _check_sellable(products: dict[int, LockedProduct], lines: list[_CartLine]) -> str:
+    inactive = sorted(pid for pid in products if not products[pid].is_active)
+    if inactive:
+        raise ProductUnavailable(
+            details={"products": [{"product_id": p, "sku": products[p].sku} for p in inactive]}
+        )
+    currencies = sorted({products[line.product_id].currency for line in lines})
+    if len(currencies) != 1:
+        raise CurrencyMismatch(details={"currencies": currencies})
+    return currencies[0]

@@ -334,10 +334,12 @@ def refund_order(
     amount = Decimal(amount)
     with transaction.atomic():
         order = lock_order(order_id)
+        full = amount == order.total - order.amount_refunded
+        if order.payment_status not in (PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED):
+            raise refuse(order, S.REFUNDED if full else S.PARTIALLY_REFUNDED)
         remaining = order.total - order.amount_refunded
         if amount <= 0 or amount > remaining:
             raise RefundInvalid(details={"amount": str(amount), "refundable": str(remaining)})
-        full = amount == remaining
         restocked = _restock(order, restock or {})
         order.amount_refunded += amount
         if order.state == S.CANCELLED:

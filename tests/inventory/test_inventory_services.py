@@ -59,7 +59,9 @@ def test_reserve_reports_every_short_product_and_writes_nothing():
         inventory.reserve(
             lines={plenty.pk: 2, short_a.pk: 2, short_b.pk: 1}, owner="ORD-A", expires_at=later()
         )
-    assert [(p["product_id"], p["requested"], p["available"]) for p in exc.value.details["products"]] == [
+    assert [
+        (p["product_id"], p["requested"], p["available"]) for p in exc.value.details["products"]
+    ] == [
         (short_a.pk, 2, 1),
         (short_b.pk, 1, 0),
     ]

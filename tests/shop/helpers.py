@@ -11,7 +11,9 @@ def db_state() -> dict[str, Any]:
         "users": list(User.objects.order_by("pk").values()),
         "products": list(Product.objects.order_by("pk").values()),
         "carts": list(Cart.objects.order_by("pk").values("pk", "customer_id", "currency")),
-        "items": list(CartItem.objects.order_by("pk").values("pk", "cart_id", "product_id", "quantity")),
+        "items": list(
+            CartItem.objects.order_by("pk").values("pk", "cart_id", "product_id", "quantity")
+        ),
         "addresses": list(Address.objects.order_by("pk").values()),
     }
 

@@ -132,7 +132,9 @@ def test_token_is_stable_across_logins(api_client, customer):
 )
 def test_token_refuses_wrong_credentials(api_client, credentials):
     UserFactory(email="customer-x@example.com")
-    error = assert_error(api_client.post(TOKEN, credentials, format="json"), 400, "invalid_credentials")
+    error = assert_error(
+        api_client.post(TOKEN, credentials, format="json"), 400, "invalid_credentials"
+    )
     assert error["details"] == {}
     assert not Token.objects.exists()
 
@@ -149,7 +151,9 @@ def test_token_refuses_inactive_customer(api_client):
 
 @pytest.mark.django_db
 def test_token_requires_both_fields(api_client):
-    error = assert_error(api_client.post(TOKEN, {"email": "a@b.co"}, format="json"), 400, "validation_error")
+    error = assert_error(
+        api_client.post(TOKEN, {"email": "a@b.co"}, format="json"), 400, "validation_error"
+    )
     assert error["details"]["fields"] == {"password": ["This field is required."]}
 
 
@@ -187,7 +191,9 @@ def test_me_patch_changes_names_phone_and_sms_preference(customer, customer_clie
 @pytest.mark.django_db
 def test_me_patch_ignores_email_and_staff_flags(customer, customer_client):
     email = customer.email
-    response = customer_client.patch(ME, {"email": "new@example.com", "is_staff": True}, format="json")
+    response = customer_client.patch(
+        ME, {"email": "new@example.com", "is_staff": True}, format="json"
+    )
     assert response.status_code == 200
     customer.refresh_from_db()
     assert customer.email == email
@@ -197,7 +203,11 @@ def test_me_patch_ignores_email_and_staff_flags(customer, customer_client):
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("data", "field"),
-    [({"phone": "abc"}, "phone"), ({"sms_opt_out": "maybe"}, "sms_opt_out"), ({"first_name": ""}, "first_name")],
+    [
+        ({"phone": "abc"}, "phone"),
+        ({"sms_opt_out": "maybe"}, "sms_opt_out"),
+        ({"first_name": ""}, "first_name"),
+    ],
 )
 def test_me_patch_refuses_bad_input(customer, customer_client, data, field):
     before = db_state()

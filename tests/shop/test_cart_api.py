@@ -179,7 +179,9 @@ def test_add_refuses_bad_input_and_changes_nothing(customer, customer_client, se
 
 @pytest.mark.django_db
 def test_add_refuses_a_non_object_body(customer_client):
-    error = assert_error(customer_client.post(ITEMS, [1, 2], format="json"), 400, "validation_error")
+    error = assert_error(
+        customer_client.post(ITEMS, [1, 2], format="json"), 400, "validation_error"
+    )
     assert "non_field_errors" in error["details"]["fields"]
     assert not CartItem.objects.exists()
 
@@ -264,7 +266,9 @@ def test_patch_can_lower_a_line_of_a_retired_product_but_not_raise_it(customer, 
         409,
         "product_inactive",
     )
-    assert customer_client.patch(item_url(item.pk), {"quantity": 2}, format="json").status_code == 200
+    assert (
+        customer_client.patch(item_url(item.pk), {"quantity": 2}, format="json").status_code == 200
+    )
     item.refresh_from_db()
     assert item.quantity == 2
 
@@ -283,7 +287,9 @@ def test_patch_refuses_bad_quantities(customer, customer_client, serum, quantity
 @pytest.mark.django_db
 def test_patch_malformed_json_is_refused(customer, customer_client, serum):
     item = CartItemFactory(cart__customer=customer, product=serum, quantity=1)
-    response = customer_client.patch(item_url(item.pk), "quantity=2", content_type="application/json")
+    response = customer_client.patch(
+        item_url(item.pk), "quantity=2", content_type="application/json"
+    )
     assert_error(response, 400, "malformed_request")
     item.refresh_from_db()
     assert item.quantity == 1

@@ -40,9 +40,7 @@ def test_concurrent_adds_of_one_product_make_one_line_with_the_sum():
     product = ProductFactory(stock=50)
 
     errors = _run_together(
-        lambda n: services.cart_add_item(
-            customer=customer, product_id=product.pk, quantity=n + 1
-        ),
+        lambda n: services.cart_add_item(customer=customer, product_id=product.pk, quantity=n + 1),
         THREADS,
     )
 

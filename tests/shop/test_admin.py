@@ -1,7 +1,7 @@
 import pytest
 
 from shop.models import PlatformSetting, Product, User
-from shop.platform_settings import get_setting
+from shop.platform_settings import get_setting, invalidate_cache
 from tests.factories import CartItemFactory, ProductFactory, StaffFactory
 
 
@@ -63,7 +63,16 @@ def test_admin_cart_change_page_shows_lines_read_only(admin_client):
     assert str(item.product).encode() in page.content
 
 
+@pytest.fixture
+def fresh_settings_cache():
+    # the test's rows are rolled back, so the cached copy of them must not outlive the test
+    invalidate_cache()
+    yield
+    invalidate_cache()
+
+
 @pytest.mark.django_db
+@pytest.mark.usefixtures("fresh_settings_cache")
 def test_admin_platform_setting_is_validated_and_saved_through_the_registry(admin_client):
     refused = admin_client.post(
         "/admin/shop/platformsetting/add/",

@@ -132,11 +132,12 @@ def test_emptied_cart_accepts_another_currency(customer_client, serum):
 
 
 @pytest.mark.django_db
-def test_add_unknown_product_is_product_not_found(customer_client):
+@pytest.mark.parametrize("product_id", [999999, 10**20])
+def test_add_unknown_product_is_product_not_found(customer_client, product_id):
     before = db_state()
-    response = customer_client.post(ITEMS, {"product_id": 999999, "quantity": 1}, format="json")
+    response = customer_client.post(ITEMS, {"product_id": product_id, "quantity": 1}, format="json")
     error = assert_error(response, 404, "product_not_found")
-    assert error["details"] == {"product_id": 999999}
+    assert error["details"] == {"product_id": product_id}
     assert db_state() == before
 
 
@@ -310,13 +311,14 @@ def test_another_customers_line_is_not_found(customer_client, other_customer, se
 
 
 @pytest.mark.django_db
-def test_unknown_line_is_not_found(customer_client):
+@pytest.mark.parametrize("item_id", [424242, 10**20])
+def test_unknown_line_is_not_found(customer_client, item_id):
     assert_error(
-        customer_client.patch(item_url(424242), {"quantity": 1}, format="json"),
+        customer_client.patch(item_url(item_id), {"quantity": 1}, format="json"),
         404,
         "cart_item_not_found",
     )
-    assert_error(customer_client.delete(item_url(424242)), 404, "cart_item_not_found")
+    assert_error(customer_client.delete(item_url(item_id)), 404, "cart_item_not_found")
 
 
 @pytest.mark.django_db

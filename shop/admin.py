@@ -12,6 +12,7 @@ from django.http import HttpRequest
 
 from shop import platform_settings
 from shop.models import Address, Cart, CartItem, PlatformSetting, Product, User
+from shop.phones import is_supported_country, normalize_phone
 from shop.selectors import product_queryset_with_available
 
 
@@ -96,8 +97,43 @@ class CartAdmin(admin.ModelAdmin):
         return cart.items.count()
 
 
+class AddressAdminForm(forms.ModelForm):
+    """Staff edits follow the API's rules: known country, phone stored as E.164."""
+
+    class Meta:
+        model = Address
+        fields = [
+            "customer",
+            "full_name",
+            "phone",
+            "line1",
+            "line2",
+            "city",
+            "state",
+            "postal_code",
+            "country",
+            "is_default",
+        ]
+
+    def clean_country(self) -> str:
+        country = self.cleaned_data["country"].upper()
+        if not is_supported_country(country):
+            raise ValidationError("Use a 2-letter ISO 3166-1 country code, e.g. NG.")
+        return country
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("phone"):
+            try:
+                data["phone"] = normalize_phone(data["phone"], data.get("country"))
+            except ValidationError as exc:
+                self.add_error("phone", exc)
+        return data
+
+
 @admin.register(Address)
 class AddressAdmin(admin.ModelAdmin):
+    form = AddressAdminForm
     list_display = ["full_name", "customer", "city", "country", "phone", "is_default"]
     list_filter = ["country", "is_default"]
     search_fields = ["full_name", "customer__email", "city", "phone", "postal_code"]

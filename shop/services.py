@@ -183,6 +183,17 @@ def cart_item_remove(*, customer: User, item_id: int) -> None:
     cart.save(update_fields=["currency", "updated_at"])
 
 
+@transaction.atomic
+def cart_clear(*, customer: User) -> None:
+    """Empty the customer's cart (checkout calls this inside its own transaction)."""
+    cart = Cart.objects.select_for_update().filter(customer=customer).first()
+    if cart is None:
+        return
+    cart.items.all().delete()
+    cart.currency = ""
+    cart.save(update_fields=["currency", "updated_at"])
+
+
 # --- Address book ---------------------------------------------------------------------------
 
 ADDRESS_FIELDS = (

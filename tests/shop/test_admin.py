@@ -1,8 +1,14 @@
 import pytest
 
 from shop.models import PlatformSetting, Product, User
-from shop.platform_settings import get_setting, invalidate_cache
-from tests.factories import CartItemFactory, ProductFactory, StaffFactory
+from shop.platform_settings import get_setting, invalidate_cache, set_setting
+from tests.factories import (
+    AddressFactory,
+    CartItemFactory,
+    ProductFactory,
+    StaffFactory,
+    UserFactory,
+)
 
 
 @pytest.fixture
@@ -31,6 +37,47 @@ def test_admin_pages_render(admin_client, url):
     ProductFactory(name="Serum")
     CartItemFactory()
     assert admin_client.get(url).status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("fresh_settings_cache")
+def test_admin_change_pages_render(admin_client):
+    customer = UserFactory()
+    address = AddressFactory(customer=customer)
+    setting = set_setting("ops.archive_after_days", 120)
+    for url in [
+        f"/admin/shop/user/{customer.pk}/change/",
+        f"/admin/shop/address/{address.pk}/change/",
+        f"/admin/shop/platformsetting/{setting.pk}/change/",
+    ]:
+        assert admin_client.get(url).status_code == 200, url
+
+
+@pytest.mark.django_db
+def test_admin_address_edit_normalises_phone_and_refuses_bad_country(admin_client):
+    address = AddressFactory()
+    form = {
+        "customer": str(address.customer_id),
+        "full_name": "Ada Obi",
+        "phone": "0809 999 0000",
+        "line1": "1 Marina",
+        "line2": "",
+        "city": "Lagos",
+        "state": "Lagos",
+        "postal_code": "",
+        "country": "ng",
+    }
+    url = f"/admin/shop/address/{address.pk}/change/"
+
+    refused = admin_client.post(url, {**form, "country": "QQ"})
+    assert refused.status_code == 200
+    assert b"Use a 2-letter ISO 3166-1 country code" in refused.content
+    address.refresh_from_db()
+    assert address.phone == "+2348031234567"
+
+    assert admin_client.post(url, form).status_code == 302
+    address.refresh_from_db()
+    assert (address.phone, address.country, address.line1) == ("+2348099990000", "NG", "1 Marina")
 
 
 @pytest.mark.django_db
@@ -111,3 +158,25 @@ def test_admin_customer_is_created_with_email_login(admin_client):
     assert response.status_code == 302
     assert User.objects.get(email="new.staff@example.com").check_password("lagos-sunrise-2026")
     assert Product.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_admin_refuses_a_second_default_address_instead_of_crashing(admin_client):
+    first = AddressFactory(is_default=True)
+    second = AddressFactory(customer=first.customer)
+    response = admin_client.post(
+        f"/admin/shop/address/{second.pk}/change/",
+        {
+            "customer": str(first.customer_id),
+            "full_name": second.full_name,
+            "phone": second.phone,
+            "line1": second.line1,
+            "city": second.city,
+            "country": "NG",
+            "is_default": "on",
+        },
+    )
+    assert response.status_code == 200
+    assert b"address_one_default_per_customer" in response.content
+    second.refresh_from_db()
+    assert second.is_default is False

@@ -3,8 +3,9 @@ from decimal import Decimal
 import pytest
 from django.test import override_settings
 
+from shop import services
 from shop.models import Cart, CartItem
-from tests.factories import CartItemFactory, ProductFactory
+from tests.factories import CartItemFactory, ProductFactory, UserFactory
 from tests.shop.helpers import assert_error, db_state
 
 CART = "/api/cart/"
@@ -334,3 +335,16 @@ def test_delete_removes_the_line_and_empties_the_currency(customer, customer_cli
     last = customer_client.delete(item_url(keep.pk))
     assert last.json() == {"items": [], "item_count": 0, "currency": "", "total": "0.00"}
     assert Cart.objects.get().currency == ""
+
+
+@pytest.mark.django_db
+def test_cart_clear_empties_only_that_customers_cart(customer, other_customer, serum):
+    mine = CartItemFactory(cart__customer=customer, product=serum)
+    theirs = CartItemFactory(cart__customer=other_customer, product=serum)
+
+    services.cart_clear(customer=customer)
+
+    assert list(CartItem.objects.values_list("pk", flat=True)) == [theirs.pk]
+    mine.cart.refresh_from_db()
+    assert mine.cart.currency == ""
+    services.cart_clear(customer=UserFactory())  # a customer without a cart: nothing to do

@@ -212,3 +212,8 @@ LOGGING = {
 
 # --- Cart (foundation) ----------------------------------------------------------------------
 CART_MAX_QUANTITY = env_int("CART_MAX_QUANTITY", 99)  # units of one product per cart line
+# Sign-up and token requests per client address, e.g. "10/min"; empty turns the limit off.
+AUTH_THROTTLE_RATE = env_str("AUTH_THROTTLE_RATE", "10/min")
+# Reverse proxies in front of the app: the client address is read from X-Forwarded-For only
+# then (0 = use the socket address, so the header cannot be spoofed to dodge limits).
+REST_FRAMEWORK["NUM_PROXIES"] = env_int("NUM_PROXIES", 0)

@@ -22,6 +22,7 @@ from shop.serializers import (
     TokenInputSerializer,
     TokenOutputSerializer,
 )
+from shop.throttles import AuthRateThrottle
 
 BAD_INPUT = {400: COMMON_ERRORS[400]}
 NEEDS_AUTH = dict(COMMON_ERRORS)
@@ -38,6 +39,7 @@ def _cart_response(request: Request, status_code: int = status.HTTP_200_OK) -> R
 class RegisterView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
+    throttle_classes = [AuthRateThrottle]
 
     @extend_schema(
         tags=["accounts"],
@@ -47,6 +49,7 @@ class RegisterView(APIView):
             201: CustomerOutputSerializer,
             **BAD_INPUT,
             409: error_response("email_taken"),
+            429: error_response("throttled"),
         },
         auth=[],
     )
@@ -60,6 +63,7 @@ class RegisterView(APIView):
 class TokenView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
+    throttle_classes = [AuthRateThrottle]
 
     @extend_schema(
         tags=["accounts"],
@@ -68,6 +72,7 @@ class TokenView(APIView):
         responses={
             200: TokenOutputSerializer,
             400: error_response("validation_error, malformed_request or invalid_credentials"),
+            429: error_response("throttled"),
         },
         auth=[],
     )

@@ -1,4 +1,7 @@
+import secrets
+
 import pytest
+from django.test import override_settings
 from rest_framework.authtoken.models import Token
 
 from shop.models import User
@@ -219,3 +222,29 @@ def test_me_patch_refuses_bad_input(customer, customer_client, data, field):
 @pytest.mark.django_db
 def test_me_shows_only_the_token_owner(customer, other_customer):
     assert client_for(other_customer).get(ME).json()["email"] == other_customer.email
+
+
+@pytest.mark.django_db
+@override_settings(AUTH_THROTTLE_RATE="3/min")
+def test_token_requests_are_throttled_per_client_address(api_client, customer):
+    # fresh addresses: throttle counters live in the shared cache, not in the test database
+    n = secrets.randbelow(62500)
+    address, other_address = f"10.{n // 250}.{n % 250}.7", f"10.{n // 250}.{n % 250}.8"
+    wrong = {"email": customer.email, "password": "guess"}
+
+    statuses = [
+        api_client.post(TOKEN, wrong, format="json", REMOTE_ADDR=address).status_code
+        for _ in range(3)
+    ]
+    blocked = api_client.post(TOKEN, wrong, format="json", REMOTE_ADDR=address)
+    elsewhere = api_client.post(
+        TOKEN,
+        {"email": customer.email, "password": DEFAULT_PASSWORD},
+        format="json",
+        REMOTE_ADDR=other_address,
+    )
+
+    assert statuses == [400, 400, 400]
+    error = assert_error(blocked, 429, "throttled")
+    assert 0 < error["details"]["retry_after_seconds"] <= 60
+    assert elsewhere.status_code == 200

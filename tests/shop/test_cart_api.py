@@ -348,3 +348,15 @@ def test_cart_clear_empties_only_that_customers_cart(customer, other_customer, s
     mine.cart.refresh_from_db()
     assert mine.cart.currency == ""
     services.cart_clear(customer=UserFactory())  # a customer without a cart: nothing to do
+
+
+@pytest.mark.django_db
+def test_cart_read_costs_the_same_few_queries_for_any_number_of_lines(
+    customer, customer_client, django_assert_num_queries
+):
+    cart = CartItemFactory(cart__customer=customer).cart
+    for _ in range(4):
+        CartItemFactory(cart=cart)
+    # token lookup, cart, lines with their products
+    with django_assert_num_queries(3):
+        assert len(customer_client.get(CART).json()["items"]) == 5

@@ -118,3 +118,13 @@ def test_product_available_selector_is_stock_for_now():
     product = ProductFactory(stock=12)
     assert product_available(product_id=product.pk) == 12
     assert product_available(product_id=product.pk + 1) == 0
+
+
+@pytest.mark.django_db
+def test_product_list_costs_two_queries_whatever_the_page_size(
+    api_client, django_assert_num_queries
+):
+    for _ in range(15):
+        ProductFactory()
+    with django_assert_num_queries(2):  # count, page
+        assert len(api_client.get("/api/products/").json()["results"]) == 15

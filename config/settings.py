@@ -210,7 +210,7 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-# --- Cart (foundation) ----------------------------------------------------------------------
+# --- Shop API: cart, sign-in limits ---------------------------------------------------------------
 CART_MAX_QUANTITY = env_int("CART_MAX_QUANTITY", 99)  # units of one product per cart line
 # Sign-up and token requests per client address, e.g. "10/min"; empty turns the limit off.
 AUTH_THROTTLE_RATE = env_str("AUTH_THROTTLE_RATE", "10/min")

@@ -1,5 +1,6 @@
 """factory_boy factories for the shop's models; each app's tests add theirs here."""
 
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import factory
@@ -94,3 +95,5 @@ class NotificationFactory(DjangoModelFactory):
         }
     )
     dedup_key = factory.Sequence(lambda n: f"payment_received:ORD-{n:06d}:email")
+    # Due a minute ago, so a test clock started before the row was created still finds it.
+    next_attempt_at = factory.LazyFunction(lambda: datetime.now(tz=UTC) - timedelta(minutes=1))

@@ -33,6 +33,7 @@ __all__ = ["DispatchReport", "dispatch_due", "enqueue", "retry_now", "staff_aler
 logger = logging.getLogger(__name__)
 
 Channel = Notification.Channel
+DEDUP_KEY_MAX_LENGTH = Notification._meta.get_field("dedup_key").max_length
 
 
 def enqueue(
@@ -173,6 +174,12 @@ def _checked_phone(raw: str) -> str:
 def _insert(
     spec: EventSpec, context: dict[str, Any], rows: list[tuple[str, str, str]]
 ) -> list[Notification]:
+    too_long = [key for _, _, key in rows if len(key) > DEDUP_KEY_MAX_LENGTH]
+    if too_long:
+        raise NotificationContextInvalid(
+            f"A notification dedup key is longer than {DEDUP_KEY_MAX_LENGTH} characters.",
+            details={"event": spec.name, "dedup_key": too_long[0]},
+        )
     now = timezone.now()
     with transaction.atomic():  # joins the caller's transaction when there is one
         Notification.objects.bulk_create(

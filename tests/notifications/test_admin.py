@@ -2,7 +2,6 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from notifications.models import Notification
 from tests.factories import NotificationFactory, StaffFactory
 
 

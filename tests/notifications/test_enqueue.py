@@ -7,6 +7,7 @@ from django.db import connection, transaction
 from kombu.exceptions import OperationalError
 
 from notifications import services
+from notifications.events import site_link
 from notifications.exceptions import (
     InvalidRecipient,
     NotificationContextInvalid,
@@ -269,3 +270,17 @@ def test_a_broker_outage_never_breaks_the_caller(
 
     assert _rows() == EXPECTED_PLACED_ROWS  # queued, for the periodic sweep
     assert "could not schedule notification dispatch" in caplog.text
+
+
+@pytest.mark.django_db
+def test_an_overlong_dedup_key_is_refused_before_touching_the_database():
+    with pytest.raises(NotificationContextInvalid) as excinfo:
+        _enqueue_placed(dedup_key="order_placed:" + "9" * 250)
+    assert excinfo.value.message == "A notification dedup key is longer than 255 characters."
+    assert Notification.objects.count() == 0
+
+
+def test_site_links_are_absolute_urls_on_the_configured_site(settings):
+    settings.SITE_URL = "https://shop.example.com"
+    assert site_link("/orders/ORD-1/pay") == "https://shop.example.com/orders/ORD-1/pay"
+    assert site_link("orders/ORD-1") == "https://shop.example.com/orders/ORD-1"

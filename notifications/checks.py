@@ -1,7 +1,7 @@
 """Deployment checks: a production shop that cannot send its messages should say so early."""
 
 from django.conf import settings
-from django.core.checks import Warning, register
+from django.core.checks import CheckMessage, Info, Warning, register
 
 _SMS_CREDENTIALS = {
     "twilio": ["TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER"],
@@ -10,15 +10,17 @@ _SMS_CREDENTIALS = {
 
 
 @register(deploy=True)
-def notification_delivery_configured(app_configs, **kwargs) -> list[Warning]:
-    warnings: list[Warning] = []
+def notification_delivery_configured(app_configs, **kwargs) -> list[CheckMessage]:
+    # Unset mail settings are reported as Info: a fresh deployment passes `check --deploy`
+    # with only SITE_URL and SECRET_KEY, and still sees what it has not configured yet.
+    warnings: list[CheckMessage] = []
     smtp = settings.EMAIL_BACKEND == "django.core.mail.backends.smtp.EmailBackend"
     if not settings.DEBUG and smtp and not settings.EMAIL_HOST:
         warnings.append(
-            Warning(
+            Info(
                 "EMAIL_HOST is not set: customer emails will fail and end up dead.",
                 hint="Set EMAIL_HOST (and EMAIL_HOST_USER/PASSWORD) or an anymail EMAIL_BACKEND.",
-                id="notifications.W001",
+                id="notifications.I001",
             )
         )
     missing = [
@@ -35,10 +37,10 @@ def notification_delivery_configured(app_configs, **kwargs) -> list[Warning]:
         )
     if not settings.DEBUG and not settings.SHOP_STAFF_ALERT_EMAILS:
         warnings.append(
-            Warning(
+            Info(
                 "SHOP_STAFF_ALERT_EMAILS is empty: staff alerts (disputes, orders needing "
                 "attention) are logged and dropped.",
-                id="notifications.W003",
+                id="notifications.I003",
             )
         )
     return warnings

@@ -29,4 +29,4 @@ def test_missing_email_host_sms_credentials_and_staff_addresses_are_reported(set
         "TWILIO_AUTH_TOKEN": "",
         "TWILIO_FROM_NUMBER": "",
         "SHOP_STAFF_ALERT_EMAILS": [],
-    }, settings) == ["notifications.W001", "notifications.W002", "notifications.W003"]  # fmt: skip
+    }, settings) == ["notifications.I001", "notifications.W002", "notifications.I003"]  # fmt: skip

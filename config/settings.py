@@ -100,7 +100,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": BASE_DIR / "db.sqlite3",
+            "NAME": env_str("SQLITE_PATH") or BASE_DIR / "db.sqlite3",
             "OPTIONS": {
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
@@ -209,3 +209,43 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Shop API: cart, sign-in limits ---------------------------------------------------------------
+CART_MAX_QUANTITY = env_int("CART_MAX_QUANTITY", 99)  # units of one product per cart line
+# Sign-up and token requests per client address, e.g. "10/min"; empty turns the limit off.
+AUTH_THROTTLE_RATE = env_str("AUTH_THROTTLE_RATE", "10/min")
+# Reverse proxies in front of the app: the client address is read from X-Forwarded-For only
+# then (0 = use the socket address, so the header cannot be spoofed to dodge limits).
+REST_FRAMEWORK["NUM_PROXIES"] = env_int("NUM_PROXIES", 0)
+
+# --- Notifications --------------------------------------------------------------------------
+# Email: SMTP when EMAIL_HOST is set; the console in development without it. EMAIL_BACKEND
+# overrides both (e.g. "anymail.backends.mailgun.EmailBackend" — see README).
+EMAIL_HOST = env_str("EMAIL_HOST")
+EMAIL_PORT = env_int("EMAIL_PORT", 587)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", not EMAIL_USE_SSL)  # the two are exclusive
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
+EMAIL_BACKEND = env_str("EMAIL_BACKEND") or (
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG and not EMAIL_HOST
+    else "django.core.mail.backends.smtp.EmailBackend"
+)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"{SHOP_NAME} <{SHOP_SUPPORT_EMAIL}>")
+SERVER_EMAIL = env_str("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
+SMS_PROVIDER = env_str("SMS_PROVIDER", "console").lower()
+if SMS_PROVIDER not in {"console", "twilio", "termii"}:
+    raise ImproperlyConfigured(
+        f"SMS_PROVIDER must be console, twilio or termii, got {SMS_PROVIDER!r}"
+    )
+TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID")
+TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN")
+TWILIO_FROM_NUMBER = env_str("TWILIO_FROM_NUMBER")
+TWILIO_BASE_URL = env_str("TWILIO_BASE_URL", "https://api.twilio.com").rstrip("/")
+TERMII_API_KEY = env_str("TERMII_API_KEY")
+TERMII_SENDER_ID = env_str("TERMII_SENDER_ID")
+TERMII_BASE_URL = env_str("TERMII_BASE_URL", "https://api.ng.termii.com").rstrip("/")
+NOTIFICATION_MAX_ATTEMPTS = env_int("NOTIFICATION_MAX_ATTEMPTS", 6)
+SHOP_STAFF_ALERT_EMAILS = env_list("SHOP_STAFF_ALERT_EMAILS", [])

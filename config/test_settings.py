@@ -13,3 +13,4 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Tasks run inline in unit tests; the integration tests start a real worker on real Redis.
 CELERY_TASK_ALWAYS_EAGER = True
 CACHES["default"]["KEY_PREFIX"] = f"shop-test-{os.getpid()}"  # noqa: F405
+AUTH_THROTTLE_RATE = ""  # the suite signs in far more often than a person; tests enable it

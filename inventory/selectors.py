@@ -4,7 +4,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from django.db.models import F, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from inventory.models import InventoryLock, active_lock_q
@@ -23,10 +23,13 @@ def locked_quantity_subquery(*, now: datetime, exclude_owner: str | None = None)
 def annotate_available_stock(
     queryset: QuerySet[Product], *, now: datetime | None = None
 ) -> QuerySet[Product]:
-    """Adds ``available_stock`` to every product of the queryset, in the same single query."""
+    """Adds ``available_stock`` to every product of the queryset, in the same single query.
+
+    Never below 0 (staff may lower stock under what is already held).
+    """
     now = now or timezone.now()
     return queryset.annotate(
-        available_stock=F("stock") - locked_quantity_subquery(now=now),
+        available_stock=Greatest(F("stock") - locked_quantity_subquery(now=now), Value(0)),
     )
 
 

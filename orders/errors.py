@@ -25,28 +25,10 @@ class PriceChanged(DomainError):
     message = "Prices changed since the cart was shown; review the new total."
 
 
-class ProductUnavailable(DomainError):
-    code = "product_unavailable"
-    http_status = 409
-    message = "Some products in the cart are no longer sold."
-
-
-class CurrencyMismatch(DomainError):
-    code = "currency_mismatch"
-    http_status = 409
-    message = "The cart mixes currencies; one order is paid in one currency."
-
-
 class PaymentMethodNotAllowed(DomainError):
     code = "payment_method_not_allowed"
     http_status = 400
     message = "This payment method is not available."
-
-
-class AddressNotFound(DomainError):
-    code = "address_not_found"
-    http_status = 404
-    message = "Address not found."
 
 
 class IdempotencyKeyRequired(DomainError):

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -9,17 +10,21 @@ from orders.events import customer_timeline
 from orders.models import Order, OrderItem
 from orders.payment_methods import payment_method_or_none
 from orders.states import OrderState, PaymentStatus
+from shop.phones import normalize_phone
+from shop.serializers import AddressInputSerializer
 
 
-class CheckoutAddressInputSerializer(serializers.Serializer):
-    full_name = serializers.CharField(max_length=200)
-    phone = serializers.CharField(max_length=20)
-    line1 = serializers.CharField(max_length=200)
-    line2 = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    city = serializers.CharField(max_length=100)
-    state = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
-    postal_code = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
-    country = serializers.RegexField(r"^[A-Z]{2}$", max_length=2)
+class CheckoutAddressInputSerializer(AddressInputSerializer):
+    """A one-off delivery address; the phone is normalised here so the order's snapshot holds
+    E.164 even when the address is not saved to the book."""
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs = super().validate(attrs)
+        try:
+            attrs["phone"] = normalize_phone(attrs["phone"], attrs["country"])
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError({"phone": exc.messages}) from exc
+        return attrs
 
 
 class CheckoutInputSerializer(serializers.Serializer):

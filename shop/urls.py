@@ -1,1 +1,16 @@
-urlpatterns: list = []
+from django.urls import path
+
+from shop import views
+
+urlpatterns = [
+    path("auth/register/", views.RegisterView.as_view(), name="auth-register"),
+    path("auth/token/", views.TokenView.as_view(), name="auth-token"),
+    path("auth/me/", views.MeView.as_view(), name="auth-me"),
+    path("products/", views.ProductListView.as_view(), name="product-list"),
+    path("products/<int:pk>/", views.ProductDetailView.as_view(), name="product-detail"),
+    path("cart/", views.CartView.as_view(), name="cart"),
+    path("cart/items/", views.CartItemsView.as_view(), name="cart-items"),
+    path("cart/items/<int:item_id>/", views.CartItemView.as_view(), name="cart-item"),
+    path("addresses/", views.AddressListView.as_view(), name="address-list"),
+    path("addresses/<int:address_id>/", views.AddressDetailView.as_view(), name="address-detail"),
+]

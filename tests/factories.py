@@ -1,5 +1,6 @@
 """factory_boy factories for the shop's models; each app's tests add theirs here."""
 
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import factory
@@ -74,6 +75,28 @@ class CartItemFactory(DjangoModelFactory):
     cart = factory.SubFactory(CartFactory)
     product = factory.SubFactory(ProductFactory)
     quantity = 1
+
+
+# --- Notifications ---
+class NotificationFactory(DjangoModelFactory):
+    class Meta:
+        model = "notifications.Notification"
+
+    channel = "email"
+    recipient = factory.Sequence(lambda n: f"buyer{n}@example.com")
+    template = "payment_received"
+    context = factory.LazyFunction(
+        lambda: {
+            "order_number": "ORD-000123",
+            "customer_name": "Ada Obi",
+            "order_url": "https://shop.example.com/orders/ORD-000123",
+            "amount": "45500.00",
+            "currency": "NGN",
+        }
+    )
+    dedup_key = factory.Sequence(lambda n: f"payment_received:ORD-{n:06d}:email")
+    # Due a minute ago, so a test clock started before the row was created still finds it.
+    next_attempt_at = factory.LazyFunction(lambda: datetime.now(tz=UTC) - timedelta(minutes=1))
 
 
 # --- orders (checkout issue) ---------------------------------------------------------------

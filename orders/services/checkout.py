@@ -18,18 +18,15 @@ from django.utils import timezone
 
 from inventory import services as inventory
 from inventory.locks import LockedProduct
-from orders.errors import (
-    AddressNotFound,
-    CartEmpty,
-    CurrencyMismatch,
-    PriceChanged,
-    ProductUnavailable,
-)
+from orders.errors import CartEmpty, PriceChanged
 from orders.events import record_event
 from orders.models import Order, OrderItem
 from orders.payment_methods import PaymentMethod, get_payment_method
 from orders.states import ActorType
-from shop.models import Address, CartItem
+from shop.errors import CurrencyMismatch, ProductInactive
+from shop.models import CartItem
+from shop.selectors import address_get_for_customer
+from shop.services import address_create
 
 # Crockford's base32 without the look-alikes (I, L, O, U): easy to read out over the phone.
 _NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -70,10 +67,11 @@ def place_order(
 ) -> PlacedOrder:
     """Turn the customer's cart into a ``pending_payment`` order holding its stock.
 
-    ``new_address`` must already be validated (the API's input serializer does it).
+    ``new_address`` must already be validated (shop's ``AddressInputSerializer``); with
+    ``save_address`` it is also added to the customer's address book.
     ``on_placed`` runs inside the transaction, after everything is written: the API uses it to
     store the idempotent response atomically with the order.
-    Raises ``CartEmpty``, ``AddressNotFound``, ``PaymentMethodNotAllowed``, ``ProductUnavailable``,
+    Raises ``CartEmpty``, ``AddressNotFound``, ``PaymentMethodNotAllowed``, ``ProductInactive``,
     ``CurrencyMismatch``, ``InsufficientStock`` or ``PriceChanged``; then nothing is written.
     """
     method = get_payment_method(payment_method)
@@ -93,6 +91,9 @@ def place_order(
     lock_expires_at = method.lock_expires_at(now, order_expires_at)
 
     with transaction.atomic():
+        if new_address is not None and save_address:
+            # Before the product locks: they are held only for the stock work below.
+            address_create(customer=customer, data=dict(new_address))
         products = inventory.reserve(
             lines=[(line.product_id, line.quantity) for line in lines],
             owner=number,
@@ -115,8 +116,6 @@ def place_order(
                     "currency": currency,
                 }
             )
-        if new_address is not None and save_address:
-            Address.objects.create(customer=customer, **address_snapshot)
         order = Order.objects.create(
             number=number,
             customer=customer,
@@ -168,19 +167,20 @@ def _address_snapshot(
 ) -> dict[str, str]:
     if new_address is not None:
         return {field: str(new_address.get(field) or "") for field in ADDRESS_FIELDS}
-    address = Address.objects.filter(customer=customer, pk=address_id).first()
-    if address is None:
-        raise AddressNotFound(details={"address_id": address_id})
-    return address.snapshot()
+    return address_get_for_customer(customer=customer, address_id=address_id).snapshot()
 
 
 def _check_sellable(products: dict[int, LockedProduct], lines: list[_CartLine]) -> str:
     inactive = sorted(pid for pid in products if not products[pid].is_active)
     if inactive:
-        raise ProductUnavailable(
-            details={"products": [{"product_id": p, "sku": products[p].sku} for p in inactive]}
+        raise ProductInactive(
+            "Some products in the cart are not for sale any more.",
+            details={"products": [{"product_id": p, "sku": products[p].sku} for p in inactive]},
         )
     currencies = sorted({products[line.product_id].currency for line in lines})
     if len(currencies) != 1:
-        raise CurrencyMismatch(details={"currencies": currencies})
+        raise CurrencyMismatch(
+            "The cart mixes currencies; an order is paid in one currency.",
+            details={"currencies": currencies},
+        )
     return currencies[0]

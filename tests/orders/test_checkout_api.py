@@ -248,7 +248,7 @@ def test_keys_are_per_customer_and_expire_after_24_hours(
             {"payment_method": "cod", "address_id": "ADDR"},
             "k",
             409,
-            "product_unavailable",
+            "product_inactive",
         ),
     ],
 )

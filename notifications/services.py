@@ -1,0 +1,201 @@
+"""Every write of the notifications app.
+
+``enqueue`` and ``staff_alert`` are the app's whole interface for other apps: they are handed
+an event name, recipients and a context, never a domain object. Rows are written in the
+CALLER's transaction and dispatched after it commits (``dispatch_due`` in ``delivery.py``).
+"""
+
+import json
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
+from django.core.validators import validate_email
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from notifications.delivery import DispatchReport, dispatch_due
+from notifications.events import EVENTS, Audience, EventSpec
+from notifications.exceptions import (
+    InvalidRecipient,
+    NotificationContextInvalid,
+    UnknownNotificationEvent,
+)
+from notifications.models import Notification
+from shop.phones import normalize_phone
+
+__all__ = ["DispatchReport", "dispatch_due", "enqueue", "retry_now", "staff_alert"]
+
+logger = logging.getLogger(__name__)
+
+Channel = Notification.Channel
+DEDUP_KEY_MAX_LENGTH = Notification._meta.get_field("dedup_key").max_length
+
+
+def enqueue(
+    *,
+    event: str,
+    email: str | None,
+    phone: str | None,
+    context: dict[str, Any],
+    dedup_key: str,
+    sms_allowed: bool = True,
+) -> list[Notification]:
+    """Queue the customer messages for ``event``, at most once per ``dedup_key``.
+
+    ``dedup_key`` names the occurrence, e.g. ``f"order_placed:{order.number}"``; each row's
+    stored key is ``f"{dedup_key}:{channel}"``. Email is always sent when an address is given
+    (transactional email cannot be disabled); SMS only when the event has an SMS body, a phone
+    is given and ``sms_allowed`` (the customer's opt-in). Calling again with the same key —
+    a retried service, a duplicate webhook — inserts nothing and returns the existing rows.
+    Raises InvalidRecipient, UnknownNotificationEvent or NotificationContextInvalid.
+    """
+    spec = _spec(event, Audience.CUSTOMER)
+    stored_context = _checked_context(spec, context)
+    recipients: list[tuple[str, str]] = []
+    if email:
+        recipients.append((Channel.EMAIL, _checked_email(email)))
+    if phone and spec.has_sms and sms_allowed:
+        recipients.append((Channel.SMS, _checked_phone(phone)))
+    if not recipients:
+        if email is None and phone is None:
+            raise InvalidRecipient("A notification needs an email address or a phone number.")
+        return []
+    return _insert(
+        spec,
+        stored_context,
+        [(channel, to, f"{dedup_key}:{channel}") for channel, to in recipients],
+    )
+
+
+def staff_alert(event: str, context: dict[str, Any], dedup_key: str) -> list[Notification]:
+    """Email a staff alert to every address in SHOP_STAFF_ALERT_EMAILS, once per ``dedup_key``."""
+    spec = _spec(event, Audience.STAFF)
+    stored_context = _checked_context(spec, context)
+    addresses = sorted({_checked_email(a) for a in settings.SHOP_STAFF_ALERT_EMAILS})
+    if not addresses:
+        logger.warning(
+            "staff alert %s (%s) dropped: SHOP_STAFF_ALERT_EMAILS is empty", event, dedup_key
+        )
+        return []
+    return _insert(
+        spec,
+        stored_context,
+        [(Channel.EMAIL, a, f"{dedup_key}:{Channel.EMAIL}:{a}") for a in addresses],
+    )
+
+
+def retry_now(*, ids: Iterable[int]) -> int:
+    """Queue failed and dead rows for an immediate attempt; returns how many were queued.
+
+    A dead row gets a fresh attempt budget (NOTIFICATION_MAX_ATTEMPTS more tries). Rows in any
+    other status are left alone: a sent message is never sent again.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        retryable = Notification.objects.filter(
+            pk__in=list(ids), status__in=[Notification.Status.FAILED, Notification.Status.DEAD]
+        )
+        count = retryable.update(
+            status=Notification.Status.QUEUED,
+            next_attempt_at=now,
+            max_attempts=F("attempts") + settings.NOTIFICATION_MAX_ATTEMPTS,
+            updated_at=now,
+        )
+        if count:
+            transaction.on_commit(schedule_dispatch)
+    return count
+
+
+def schedule_dispatch() -> None:
+    """Ask a worker to dispatch now. Never raises: if the broker is down the periodic sweep
+    (``dispatch_notifications`` on beat, or ``manage.py dispatch_notifications``) delivers."""
+    from notifications.tasks import dispatch_notifications
+
+    try:
+        dispatch_notifications.delay()
+    except Exception:  # broker errors come from kombu, redis or the socket layer alike
+        logger.warning(
+            "could not schedule notification dispatch; the sweep will deliver", exc_info=True
+        )
+
+
+def _spec(event: str, audience: Audience) -> EventSpec:
+    spec = EVENTS.get(event)
+    if spec is None or spec.audience != audience:
+        raise UnknownNotificationEvent(
+            f"{event!r} is not a {audience} notification event.",
+            details={"event": event, "known": sorted(EVENTS)},
+        )
+    return spec
+
+
+def _checked_context(spec: EventSpec, context: dict[str, Any]) -> dict[str, Any]:
+    missing = sorted(spec.required_context - context.keys())
+    if missing:
+        raise NotificationContextInvalid(
+            f"The {spec.name} notification needs {', '.join(missing)}.",
+            details={"event": spec.name, "missing": missing},
+        )
+    try:
+        # What is stored is what gets rendered: Decimals become strings here, once.
+        return json.loads(json.dumps(context, cls=DjangoJSONEncoder))
+    except TypeError as exc:
+        raise NotificationContextInvalid(
+            f"The {spec.name} notification context is not JSON: {exc}",
+            details={"event": spec.name},
+        ) from exc
+
+
+def _checked_email(raw: str) -> str:
+    address = raw.strip()
+    try:
+        validate_email(address)
+    except ValidationError as exc:
+        raise InvalidRecipient(
+            f"{raw!r} is not a valid email address.", details={"email": raw}
+        ) from exc
+    return address
+
+
+def _checked_phone(raw: str) -> str:
+    try:
+        return normalize_phone(raw)
+    except ValidationError as exc:
+        raise InvalidRecipient(
+            f"{raw!r} is not a valid phone number.", details={"phone": raw}
+        ) from exc
+
+
+def _insert(
+    spec: EventSpec, context: dict[str, Any], rows: list[tuple[str, str, str]]
+) -> list[Notification]:
+    too_long = [key for _, _, key in rows if len(key) > DEDUP_KEY_MAX_LENGTH]
+    if too_long:
+        raise NotificationContextInvalid(
+            f"A notification dedup key is longer than {DEDUP_KEY_MAX_LENGTH} characters.",
+            details={"event": spec.name, "dedup_key": too_long[0]},
+        )
+    now = timezone.now()
+    with transaction.atomic():  # joins the caller's transaction when there is one
+        Notification.objects.bulk_create(
+            [
+                Notification(
+                    channel=channel,
+                    recipient=recipient,
+                    template=spec.name,
+                    context=context,
+                    dedup_key=key,
+                    next_attempt_at=now,
+                )
+                for channel, recipient, key in rows
+            ],
+            ignore_conflicts=True,  # ON CONFLICT DO NOTHING: the same event never twice
+        )
+        transaction.on_commit(schedule_dispatch)
+        keys = [key for _, _, key in rows]
+        return list(Notification.objects.filter(dedup_key__in=keys).order_by("pk"))

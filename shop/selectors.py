@@ -1,0 +1,105 @@
+"""Reads shared by several callers, always scoped to the customer who asks."""
+
+from decimal import Decimal
+
+from django.db.models import F, Q, QuerySet, Value
+from django.db.models.expressions import Combinable
+from django.db.models.functions import Greatest
+from django.utils import timezone
+
+from shop.errors import AddressNotFound, CartItemNotFound
+from shop.models import Address, Cart, CartItem, Product, User
+
+
+def available_expression() -> Combinable:
+    """Units a customer may still buy: THE one definition of availability.
+
+    Stock on hand minus the units held by unexpired inventory locks (a correlated subquery,
+    so a page of products is still one query); never below 0.
+    """
+    from inventory.selectors import locked_quantity_subquery  # inventory builds on shop
+
+    return Greatest(F("stock") - locked_quantity_subquery(now=timezone.now()), Value(0))
+
+
+def product_queryset_with_available() -> QuerySet[Product]:
+    return Product.objects.annotate(available=available_expression())
+
+
+def product_available(*, product_id: int) -> int:
+    """Available units of one product (0 for an unknown product)."""
+    row = (
+        product_queryset_with_available()
+        .filter(pk=product_id)
+        .values_list("available", flat=True)
+        .first()
+    )
+    return max(row or 0, 0)
+
+
+def product_list_active(*, search: str = "") -> QuerySet[Product]:
+    products = product_queryset_with_available().filter(is_active=True)
+    for term in search.split():  # every word must match somewhere
+        products = products.filter(
+            Q(name__icontains=term) | Q(sku__icontains=term) | Q(description__icontains=term)
+        )
+    return products.order_by("name", "id")
+
+
+def cart_get_for_customer(*, customer: User) -> Cart | None:
+    return Cart.objects.filter(customer=customer).first()
+
+
+def cart_items_for_display(*, cart: Cart | None) -> list[CartItem]:
+    if cart is None:
+        return []
+    return list(cart.items.select_related("product").order_by("id"))
+
+
+def cart_item_get_for_customer(*, customer: User, item_id: int) -> CartItem:
+    item = CartItem.objects.filter(pk=item_id, cart__customer=customer).first()
+    if item is None:
+        raise CartItemNotFound(details={"item_id": item_id})
+    return item
+
+
+def address_list_for_customer(*, customer: User) -> QuerySet[Address]:
+    return Address.objects.filter(customer=customer).order_by("-is_default", "id")
+
+
+def address_get_for_customer(*, customer: User, address_id: int) -> Address:
+    address = Address.objects.filter(pk=address_id, customer=customer).first()
+    if address is None:
+        raise AddressNotFound(details={"address_id": address_id})
+    return address
+
+
+def cart_summary(*, customer: User) -> dict:
+    """The cart as the API shows it, priced at today's product prices."""
+    cart = cart_get_for_customer(customer=customer)
+    lines = []
+    total = Decimal("0.00")
+    item_count = 0
+    for item in cart_items_for_display(cart=cart):
+        line_total = item.product.price * item.quantity
+        total += line_total
+        item_count += item.quantity
+        lines.append(
+            {
+                "id": item.pk,
+                "product": {
+                    "id": item.product_id,
+                    "sku": item.product.sku,
+                    "name": item.product.name,
+                },
+                "quantity": item.quantity,
+                "unit_price": item.product.price,
+                "line_total": line_total,
+            }
+        )
+    return {
+        "items": lines,
+        "item_count": item_count,
+        "currency": (cart.currency if cart and lines else ""),
+        "total": total,
+    }

@@ -1,0 +1,128 @@
+"""Input serializers validate shapes; output serializers render. Rules live in services."""
+
+from django.conf import settings
+from rest_framework import serializers
+
+from shop.models import Address, Product, User
+from shop.phones import is_supported_country
+
+
+class RegisterInputSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
+    first_name = serializers.CharField(max_length=150)
+    last_name = serializers.CharField(max_length=150)
+    phone = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
+
+
+class TokenInputSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
+
+
+class TokenOutputSerializer(serializers.Serializer):
+    token = serializers.CharField()
+
+
+class CustomerOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["id", "email", "first_name", "last_name", "phone", "sms_opt_out", "date_joined"]
+        read_only_fields = fields
+
+
+class CustomerUpdateInputSerializer(serializers.Serializer):
+    first_name = serializers.CharField(max_length=150, required=False)
+    last_name = serializers.CharField(max_length=150, required=False)
+    phone = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    sms_opt_out = serializers.BooleanField(required=False)
+
+
+class ProductOutputSerializer(serializers.ModelSerializer):
+    available = serializers.IntegerField(read_only=True, help_text="Units that can be bought.")
+
+    class Meta:
+        model = Product
+        fields = ["id", "sku", "name", "description", "price", "currency", "available"]
+        read_only_fields = fields
+
+
+def _quantity_field(**kwargs) -> serializers.IntegerField:
+    return serializers.IntegerField(
+        min_value=1,
+        max_value=settings.CART_MAX_QUANTITY,
+        help_text=f"Units, 1 to {settings.CART_MAX_QUANTITY} per line.",
+        **kwargs,
+    )
+
+
+class CartItemAddInputSerializer(serializers.Serializer):
+    product_id = serializers.IntegerField(min_value=1)
+    quantity = _quantity_field()
+
+
+class CartItemUpdateInputSerializer(serializers.Serializer):
+    quantity = _quantity_field()
+
+
+class CartProductSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    sku = serializers.CharField()
+    name = serializers.CharField()
+
+
+class CartLineOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    product = CartProductSerializer()
+    quantity = serializers.IntegerField()
+    unit_price = serializers.DecimalField(max_digits=12, decimal_places=2)
+    line_total = serializers.DecimalField(max_digits=14, decimal_places=2)
+
+
+class CartOutputSerializer(serializers.Serializer):
+    items = CartLineOutputSerializer(many=True)
+    item_count = serializers.IntegerField(help_text="Total units in the cart.")
+    currency = serializers.CharField(help_text="Empty while the cart is empty.")
+    total = serializers.DecimalField(max_digits=14, decimal_places=2)
+
+
+class AddressInputSerializer(serializers.Serializer):
+    """An address as a customer types it; reused by checkout for a one-off address."""
+
+    full_name = serializers.CharField(max_length=200)
+    phone = serializers.CharField(max_length=32, help_text="Normalised to E.164.")
+    line1 = serializers.CharField(max_length=200)
+    line2 = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    city = serializers.CharField(max_length=100)
+    state = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    postal_code = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
+    country = serializers.CharField(
+        min_length=2, max_length=2, help_text="ISO 3166-1 alpha-2, e.g. NG."
+    )
+    is_default = serializers.BooleanField(required=False, default=False)
+
+    def validate_country(self, value: str) -> str:
+        value = value.upper()
+        if not is_supported_country(value):
+            raise serializers.ValidationError("Use a 2-letter ISO 3166-1 country code, e.g. NG.")
+        return value
+
+
+class AddressOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Address
+        fields = [
+            "id",
+            "full_name",
+            "phone",
+            "line1",
+            "line2",
+            "city",
+            "state",
+            "postal_code",
+            "country",
+            "is_default",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields

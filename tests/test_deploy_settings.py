@@ -1,0 +1,66 @@
+"""Production settings, read from the environment exactly as a deployment gives them."""
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def _manage(*args: str, **env: str) -> subprocess.CompletedProcess:
+    base = {"PATH": os.environ.get("PATH", ""), "DJANGO_SETTINGS_MODULE": "config.settings"}
+    return subprocess.run(  # noqa: S603 - fixed argv, our own manage.py
+        [sys.executable, "manage.py", *args],
+        cwd=PROJECT_DIR,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_production_settings_pass_the_deploy_check_without_warnings():
+    result = _manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DEBUG="0",
+        SITE_URL="https://shop.example.com",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        ALLOWED_HOSTS="shop.example.com",
+        DATABASE_URL="postgres://shop:secret@db.internal:5432/shop",
+        REDIS_URL="redis://cache.internal:6379/0",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    # Info notes (e.g. "EMAIL_HOST is not set") may be listed; warnings and errors may not.
+    assert "WARNINGS:" not in result.stdout + result.stderr
+    assert "ERRORS:" not in result.stdout + result.stderr
+
+
+def test_a_fully_configured_production_passes_the_deploy_check_with_no_issues():
+    result = _manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "INFO",
+        DEBUG="0",
+        SITE_URL="https://shop.example.com",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        ALLOWED_HOSTS="shop.example.com",
+        DATABASE_URL="postgres://shop:secret@db.internal:5432/shop",
+        REDIS_URL="redis://cache.internal:6379/0",
+        EMAIL_HOST="smtp.example.com",
+        SHOP_STAFF_ALERT_EMAILS="ops@example.com",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    result = _manage("check", DEBUG="0", SITE_URL="https://shop.example.com")
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set when DEBUG is off." in result.stderr

@@ -5,6 +5,7 @@ from typing import Any
 
 from django_fsm import can_proceed
 
+from config.errors import NotFound
 from orders.errors import InvalidTransition
 from orders.events import record_event
 from orders.models import Order, OrderItem
@@ -16,8 +17,6 @@ def lock_order(order_id: int) -> Order:
     try:
         return Order.objects.select_for_update(of=("self",)).get(pk=order_id)
     except Order.DoesNotExist:
-        from config.errors import NotFound
-
         raise NotFound("Order not found.", details={"order_id": order_id}) from None
 
 

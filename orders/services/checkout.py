@@ -48,10 +48,15 @@ class PlacedOrder:
 
 
 @dataclass(frozen=True)
-class _CartLine:
-    cart_item_id: int
-    product_id: int
-    quantity: int
+class _CartProduct:
+    """A product as the cart read saw it, before any lock."""
+
+    id: int
+    sku: str
+    name: str
+    price: Decimal
+    currency: str
+    is_active: bool
 
 
 def place_order(
@@ -68,21 +73,25 @@ def place_order(
     """Turn the customer's cart into a ``pending_payment`` order holding its stock.
 
     ``new_address`` must already be validated (shop's ``AddressInputSerializer``); with
-    ``save_address`` it is also added to the customer's address book.
-    ``on_placed`` runs inside the transaction, after everything is written: the API uses it to
-    store the idempotent response atomically with the order.
+    ``save_address`` it is also added to the customer's address book. ``on_placed`` runs inside
+    the transaction once the order is written: the API stores the idempotent response with it.
+
+    The product rows are locked last, so they are held only for the stock check and the lock
+    insert (three statements), not for the order's own writes: that is what bounds the
+    throughput of a product everyone buys at once. Prices are read before the lock and
+    verified under it; a price that moved in between answers ``price_changed``.
+
     Raises ``CartEmpty``, ``AddressNotFound``, ``PaymentMethodNotAllowed``, ``ProductInactive``,
     ``CurrencyMismatch``, ``InsufficientStock`` or ``PriceChanged``; then nothing is written.
     """
     method = get_payment_method(payment_method)
-    lines = [
-        _CartLine(*row)
-        for row in CartItem.objects.filter(cart__customer=customer)
-        .order_by("product_id")
-        .values_list("pk", "product_id", "quantity")
-    ]
-    if not lines:
-        raise CartEmpty()
+    cart_item_ids, quantities, products = _read_cart(customer)
+    currency = _check_sellable(products)
+    subtotal = sum((products[pid].price * qty for pid, qty in quantities.items()), ZERO)
+    shipping, discount = ZERO, ZERO
+    total = subtotal + shipping - discount
+    if expected_total is not None and Decimal(expected_total) != total:
+        raise _price_changed(expected_total, total, currency)
     address_snapshot = _address_snapshot(customer, address_id, new_address)
 
     now = timezone.now()
@@ -92,30 +101,7 @@ def place_order(
 
     with transaction.atomic():
         if new_address is not None and save_address:
-            # Before the product locks: they are held only for the stock work below.
             address_create(customer=customer, data=dict(new_address))
-        products = inventory.reserve(
-            lines=[(line.product_id, line.quantity) for line in lines],
-            owner=number,
-            expires_at=lock_expires_at,
-            now=now,
-        )
-        currency = _check_sellable(products, lines)
-        quantities = inventory.aggregate_lines((ln.product_id, ln.quantity) for ln in lines)
-        subtotal = sum(
-            (products[pid].price * qty for pid, qty in quantities.items()), Decimal("0.00")
-        )
-        shipping = Decimal("0.00")
-        discount = Decimal("0.00")
-        total = subtotal + shipping - discount
-        if expected_total is not None and Decimal(expected_total) != total:
-            raise PriceChanged(
-                details={
-                    "expected_total": str(expected_total),
-                    "current_total": str(total),
-                    "currency": currency,
-                }
-            )
         order = Order.objects.create(
             number=number,
             customer=customer,
@@ -155,11 +141,78 @@ def place_order(
                 "locks_expire_at": lock_expires_at.isoformat() if lock_expires_at else None,
             },
         )
-        CartItem.objects.filter(pk__in=[line.cart_item_id for line in lines]).delete()
+        CartItem.objects.filter(pk__in=cart_item_ids).delete()
         placed = PlacedOrder(order=order, items=items, payment_method=method)
         if on_placed is not None:
             on_placed(placed)
+        # Last: lock the product rows (ascending id), check and hold the stock.
+        locked = inventory.reserve(
+            lines=quantities, owner=number, expires_at=lock_expires_at, now=now
+        )
+        _verify_unchanged(products, locked, quantities, expected_total or total)
     return placed
+
+
+ZERO = Decimal("0.00")
+
+
+def _read_cart(customer: Any) -> tuple[list[int], dict[int, int], dict[int, _CartProduct]]:
+    rows = (
+        CartItem.objects.filter(cart__customer=customer)
+        .order_by("product_id")
+        .values_list(
+            "pk",
+            "quantity",
+            "product_id",
+            "product__sku",
+            "product__name",
+            "product__price",
+            "product__currency",
+            "product__is_active",
+        )
+    )
+    cart_item_ids: list[int] = []
+    quantities: dict[int, int] = {}
+    products: dict[int, _CartProduct] = {}
+    for item_id, quantity, *product in rows:
+        cart_item_ids.append(item_id)
+        quantities[product[0]] = quantities.get(product[0], 0) + quantity
+        products[product[0]] = _CartProduct(*product)
+    if not cart_item_ids:
+        raise CartEmpty()
+    return cart_item_ids, quantities, products
+
+
+def _price_changed(expected: Decimal, current: Decimal, currency: str) -> PriceChanged:
+    return PriceChanged(
+        details={
+            "expected_total": f"{Decimal(expected):.2f}",
+            "current_total": f"{current:.2f}",
+            "currency": currency,
+        }
+    )
+
+
+def _verify_unchanged(
+    seen: dict[int, _CartProduct],
+    locked: dict[int, LockedProduct],
+    quantities: dict[int, int],
+    expected_total: Decimal,
+) -> None:
+    """Under the lock: the products are still sold at the prices the order was written with."""
+
+    def terms(p: _CartProduct | LockedProduct) -> tuple[Decimal, str, bool]:
+        return (p.price, p.currency, p.is_active)
+
+    if all(terms(locked[pid]) == terms(seen[pid]) for pid in seen):
+        return
+    now_sold = {
+        pid: _CartProduct(p.id, p.sku, p.name, p.price, p.currency, p.is_active)
+        for pid, p in locked.items()
+    }
+    currency = _check_sellable(now_sold)
+    current = sum((now_sold[pid].price * qty for pid, qty in quantities.items()), ZERO)
+    raise _price_changed(expected_total, current, currency)
 
 
 def _address_snapshot(
@@ -170,14 +223,14 @@ def _address_snapshot(
     return address_get_for_customer(customer=customer, address_id=address_id).snapshot()
 
 
-def _check_sellable(products: dict[int, LockedProduct], lines: list[_CartLine]) -> str:
+def _check_sellable(products: Mapping[int, _CartProduct]) -> str:
     inactive = sorted(pid for pid in products if not products[pid].is_active)
     if inactive:
         raise ProductInactive(
             "Some products in the cart are not for sale any more.",
             details={"products": [{"product_id": p, "sku": products[p].sku} for p in inactive]},
         )
-    currencies = sorted({products[line.product_id].currency for line in lines})
+    currencies = sorted({product.currency for product in products.values()})
     if len(currencies) != 1:
         raise CurrencyMismatch(
             "The cart mixes currencies; an order is paid in one currency.",

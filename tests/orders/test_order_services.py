@@ -252,3 +252,39 @@ def test_order_events_are_append_only_in_the_model_and_the_database():
     with pytest.raises(DatabaseError), transaction.atomic():
         OrderEvent.objects.filter(pk=event.pk)._raw_delete(using="default")
     assert OrderEvent.objects.get(pk=event.pk).reason == ""
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [({"price": Decimal("1200.00")}, "price_changed"), ({"is_active": False}, "product_inactive")],
+)
+def test_product_changed_between_cart_read_and_lock_is_refused_and_rolled_back(change, code):
+    """Prices are read before the lock and verified under it (the lock is taken last)."""
+    from orders.services import place_order
+    from shop.models import CartItem
+    from tests.factories import AddressFactory
+    from tests.orders.helpers import fill_cart
+
+    product = ProductFactory(stock=5, price=Decimal("1000.00"))
+    customer = UserFactory()
+    fill_cart(customer, [(product, 2)])
+    address = AddressFactory(customer=customer)
+
+    def change_product_meanwhile(placed):
+        Product.objects.filter(pk=product.pk).update(**change)
+
+    with pytest.raises(DomainError) as exc:
+        place_order(
+            customer=customer,
+            payment_method="cod",
+            address_id=address.pk,
+            on_placed=change_product_meanwhile,
+        )
+    assert exc.value.code == code
+    if code == "price_changed":
+        assert exc.value.details["current_total"] == "2400.00"
+        assert exc.value.details["expected_total"] == "2000.00"
+    assert Order.objects.count() == 0
+    assert InventoryLock.objects.count() == 0
+    assert CartItem.objects.filter(cart__customer=customer).count() == 1
+    assert Product.objects.get(pk=product.pk).price == Decimal("1000.00")

@@ -50,7 +50,7 @@ class CheckoutApi(APIView):
             **COMMON_ERRORS,
             404: error_response("address_not_found"),
             409: error_response(
-                "insufficient_stock, price_changed, product_unavailable, currency_mismatch, "
+                "insufficient_stock, price_changed, product_inactive, currency_mismatch, "
                 "request_in_progress"
             ),
             422: error_response("idempotency_key_reused"),

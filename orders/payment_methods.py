@@ -48,6 +48,8 @@ class PaymentMethod:
     # (order) -> the response's "payment" object; pure, runs inside the transaction.
     instructions: Callable[[Order], dict[str, Any]]
     # (order) -> the "payment" object after commit (gateway call); None for offline methods.
+    # It runs outside any transaction and must not raise when the gateway is down: it returns
+    # a payment object saying so, and the order stays pending_payment for a later retry.
     start_after_commit: Callable[[Order], dict[str, Any]] | None = None
 
 

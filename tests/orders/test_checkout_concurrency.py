@@ -110,3 +110,47 @@ def test_same_idempotency_key_from_ten_threads_places_one_order():
     assert sum(others.values()) == 9
     assert Order.objects.count() == 1
     assert list(InventoryLock.objects.values_list("quantity", flat=True)) == [2]
+
+
+def test_payment_racing_expiry_ends_in_exactly_one_outcome_per_order():
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from config.errors import DomainError
+    from orders import services
+    from orders.models import OrderEvent
+    from tests.orders.helpers import place
+
+    product = ProductFactory(stock=20, price=Decimal("100.00"))
+    orders = [place(UserFactory(), [(product, 1)]).order for _ in range(10)]
+    Order.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+
+    def pay(order):
+        def call():
+            try:
+                services.mark_paid(order_id=order.pk, amount=Decimal("100.00"), currency="NGN")
+            except DomainError as exc:
+                return exc.code
+            return "paid"
+
+        return call
+
+    def expire(order):
+        def call():
+            return "expired" if services.expire_order(order_id=order.pk) else "not_due"
+
+        return call
+
+    calls = [f(order) for order in orders for f in (pay, expire)]
+    results = run_at_once(calls)
+
+    for index, order in enumerate(orders):
+        paid, expired = results[2 * index], results[2 * index + 1]
+        assert (paid, expired) in {("paid", "not_due"), ("invalid_transition", "expired")}
+        kinds = list(OrderEvent.objects.filter(order=order).values_list("kind", flat=True))
+        assert kinds == ["placed", "paid" if paid == "paid" else "expired"]
+    sold = Order.objects.filter(state="paid").count()
+    assert Product.objects.get(pk=product.pk).stock == 20 - sold
+    assert InventoryLock.objects.count() == 0

@@ -141,3 +141,20 @@ def test_endpoints_require_authentication(api_client):
         api_client.post("/api/checkout/", {}, format="json", HTTP_IDEMPOTENCY_KEY="k"),
     ):
         assert response.status_code == 401
+
+
+def test_order_detail_and_list_query_counts_do_not_grow_with_items(customer, customer_client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    small = place(customer, [(ProductFactory(stock=5), 1)]).order
+    big = place(customer, [(ProductFactory(stock=5), 1) for _ in range(15)]).order
+    counts = []
+    for order in (small, big):
+        with CaptureQueriesContext(connection) as captured:
+            assert customer_client.get(f"/api/orders/{order.pk}/").status_code == 200
+        counts.append(len(captured))
+    assert counts[0] == counts[1] <= 4  # token, order, items, events
+    with CaptureQueriesContext(connection) as listing:
+        assert customer_client.get("/api/orders/").status_code == 200
+    assert len(listing) <= 3  # token, count, page

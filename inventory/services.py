@@ -14,7 +14,7 @@ granted, so it sees everything committed before us.
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Case, F, When
@@ -75,20 +75,26 @@ def reserve(
     *,
     lines: Lines,
     owner: str,
-    expires_at: datetime | None,
+    expires_at: datetime | None = None,
+    ttl: timedelta | None = None,
     now: datetime | None = None,
 ) -> dict[int, LockedProduct]:
-    """Hold the lines' units for ``owner`` until ``expires_at`` (None: until released).
+    """Hold the lines' units for ``owner`` until ``expires_at`` or for ``ttl`` (neither: until
+    released).
 
     Writes one lock per product, or nothing and raises ``InsufficientStock`` naming every
     short product. Returns the locked product rows (current price, stock…) so the caller can
     price the order from values read under the lock. The owner must not already hold locks
     on these products (``release`` first when re-reserving).
     """
+    if expires_at is not None and ttl is not None:
+        raise ValueError("Give expires_at or ttl, not both.")
     wanted = aggregate_lines(lines)
     if not wanted:
         return {}
     now = now or timezone.now()
+    if ttl is not None:
+        expires_at = now + ttl
     with transaction.atomic():
         products = lock_products(wanted)
         _check_available(wanted, products, now=now)

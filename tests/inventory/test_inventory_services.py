@@ -170,3 +170,10 @@ def test_available_stock_annotation_is_one_query_for_a_page(django_assert_num_qu
     with django_assert_num_queries(1):
         available = get_available_stocks(p.pk for p in products)
     assert available == {p.pk: 5 - (1 + i % 3) for i, p in enumerate(products)}
+
+
+def test_reserve_accepts_a_ttl():
+    product = ProductFactory(stock=5)
+    now = timezone.now()
+    inventory.reserve(lines={product.pk: 1}, owner="ORD-A", ttl=timedelta(minutes=30), now=now)
+    assert InventoryLock.objects.get().expires_at == now + timedelta(minutes=30)

@@ -75,13 +75,12 @@ class FlutterwaveProvider:
         if not secret_key:
             raise ValueError("Flutterwave needs a secret key (FLUTTERWAVE_SECRET_KEY).")
         self._webhook_hash = webhook_hash
-        extra = {"sleep": sleep} if sleep else {}
         self._client = GatewayHttpClient(
             gateway=GATEWAY,
             base_url=base_url,
             headers={"Authorization": f"Bearer {secret_key}", "Accept": "application/json"},
             config=http or HttpConfig(),
-            **extra,
+            sleep=sleep,
         )
 
     # --- API calls ------------------------------------------------------------------------

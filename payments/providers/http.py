@@ -23,6 +23,14 @@ from payments.providers.errors import GatewayBadResponse, GatewayUnavailable
 
 logger = logging.getLogger(__name__)
 
+
+def _real_sleep(seconds: float) -> None:
+    time.sleep(seconds)
+
+
+# The sleep used between retries when a client is given none; tests swap it to not wait.
+backoff_sleep: Callable[[float], None] = _real_sleep
+
 # 409 is Stripe's "a request with this idempotency key is still running": safe to repeat.
 RETRYABLE_STATUSES = frozenset({409, 429, 500, 502, 503, 504})
 
@@ -80,7 +88,7 @@ class GatewayHttpClient:
         base_url: str,
         headers: Mapping[str, str],
         config: HttpConfig,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.gateway = gateway
         self.base_url = base_url.rstrip("/")
@@ -169,7 +177,7 @@ class GatewayHttpClient:
                     raise GatewayUnavailable(
                         details={"gateway": self.gateway, "status": response.status_code}
                     )
-            self._sleep(backoff_delay(attempt, self.config))
+            (self._sleep or backoff_sleep)(backoff_delay(attempt, self.config))
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _parse(self, response: requests.Response, method: str, path: str) -> GatewayResponse:

@@ -85,13 +85,12 @@ class PaystackProvider:
         if not secret_key:
             raise ValueError("Paystack needs a secret key (PAYSTACK_SECRET_KEY).")
         self._secret_key = secret_key
-        extra = {"sleep": sleep} if sleep else {}
         self._client = GatewayHttpClient(
             gateway=GATEWAY,
             base_url=base_url,
             headers={"Authorization": f"Bearer {secret_key}", "Accept": "application/json"},
             config=http or HttpConfig(),
-            **extra,
+            sleep=sleep,
         )
 
     # --- API calls ------------------------------------------------------------------------

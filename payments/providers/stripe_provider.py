@@ -89,13 +89,12 @@ class StripeProvider:
         if not secret_key:
             raise ValueError("Stripe needs a secret key (STRIPE_SECRET_KEY).")
         self._webhook_secret = webhook_secret
-        extra = {"sleep": sleep} if sleep else {}
         self._client = GatewayHttpClient(
             gateway=GATEWAY,
             base_url=api_base,
             headers={"Authorization": f"Bearer {secret_key}"},
             config=http or HttpConfig(),
-            **extra,
+            sleep=sleep,
         )
 
     # --- API calls ------------------------------------------------------------------------

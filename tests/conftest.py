@@ -42,5 +42,6 @@ def other_client(other_customer) -> APIClient:
 def product(db):
     return ProductFactory()
 
+
 # Fake payment gateways (real HTTP servers) and their fixtures, for every test module.
 pytest_plugins = ["tests.fakes.fixtures"]

@@ -203,13 +203,13 @@ class FakeGateway:
         if not self.webhook_target:
             raise RuntimeError("set webhook_target before delivering webhooks")
         if not concurrently:
-            return [self._post(webhook) for _ in range(times)]
+            return [self._send_webhook(webhook) for _ in range(times)]
         results: list[Delivery] = []
         barrier = threading.Barrier(times)
 
         def send() -> None:
             barrier.wait(timeout=MAX_DELAY_SECONDS)
-            delivery = self._post(webhook)
+            delivery = self._send_webhook(webhook)
             with self.lock:
                 results.append(delivery)
 
@@ -220,7 +220,7 @@ class FakeGateway:
             thread.join(timeout=self.webhook_timeout + MAX_DELAY_SECONDS)
         return results
 
-    def _post(self, webhook: SignedWebhook) -> Delivery:
+    def _send_webhook(self, webhook: SignedWebhook) -> Delivery:
         assert self.webhook_target
         try:
             response = requests.post(

@@ -52,6 +52,7 @@ class Fault:
     malformed: bool = False  # answer 200 with a truncated JSON body
     html: bool = False  # the error body is an HTML page, as proxies send
     drop: bool = False  # perform the call, then close the connection without an answer
+    raw: bytes | None = None  # answer exactly these bytes (with ``status``, default 200)
 
     def matches(self, path: str) -> bool:
         return self.remaining > 0 and (self.path_contains is None or self.path_contains in path)
@@ -151,6 +152,12 @@ class FakeGateway:
 
     def malformed_next(self, count: int = 1, *, path_contains: str | None = None) -> None:
         self._add_fault(Fault(count, path_contains, malformed=True))
+
+    def answer_next(
+        self, count: int = 1, *, body: bytes, status: int = 200, path_contains: str | None = None
+    ) -> None:
+        """The next matching calls get exactly ``body`` (valid JSON of the wrong shape, say)."""
+        self._add_fault(Fault(count, path_contains, status=status, raw=body))
 
     def drop_next(self, count: int = 1, *, path_contains: str | None = None) -> None:
         """Perform the next matching calls but lose the answer (connection closed)."""
@@ -278,7 +285,9 @@ def _handler_for(fake: FakeGateway) -> type[BaseHTTPRequestHandler]:
             if fault and fault.delay and fake._stopping.wait(fault.delay):
                 return
             try:
-                if fault and fault.status is not None:
+                if fault and fault.raw is not None:
+                    self._write(fault.status or 200, fault.raw)
+                elif fault and fault.status is not None:
                     self._reply_error(fault.status, html=fault.html)
                 elif fault and fault.malformed:
                     self._write(200, b'{"status": true, "data": {"authorization_url": ')

@@ -1,3 +1,4 @@
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -361,3 +362,22 @@ def test_a_signed_body_that_is_not_an_event_is_refused(paystack, fake_paystack):
     webhook = fake_paystack.emit("x", ["not", "an", "event"])
     with pytest.raises(InvalidWebhookPayload):
         paystack.parse_webhook(webhook.headers, webhook.body)
+
+
+def test_a_successful_answer_missing_fields_is_a_bad_response(paystack, fake_paystack, paid):
+    fake_paystack.answer_next(
+        body=b'{"status": true, "message": "ok", "data": {"status": "success"}}',
+        path_contains="/transaction/verify/",
+    )
+    with pytest.raises(GatewayBadResponse):
+        paystack.verify(paid)
+
+
+def test_a_verify_answer_for_another_reference_is_a_bad_response(paystack, fake_paystack, paid):
+    data = fake_paystack.transaction_data(paid) | {"reference": "SOMEONE-ELSE"}
+    fake_paystack.answer_next(
+        body=json.dumps({"status": True, "message": "ok", "data": data}).encode(),
+        path_contains="/transaction/verify/",
+    )
+    with pytest.raises(GatewayBadResponse):
+        paystack.verify(paid)

@@ -9,6 +9,7 @@ from payments.providers.errors import (
     GatewayRequestRejected,
     GatewayUnavailable,
     InvalidSignature,
+    PaymentDeclined,
     PaymentNotFound,
 )
 from tests.fakes.stripe import stripe_signature_header
@@ -301,3 +302,15 @@ def test_a_replayed_old_event_is_refused(stripe_gw, fake_stripe, session):
     )
     with pytest.raises(InvalidSignature):
         stripe_gw.parse_webhook({"Stripe-Signature": stale}, webhook.body)
+
+
+def test_a_card_error_is_a_decline(stripe_gw, fake_stripe, payment_request):
+    fake_stripe.answer_next(
+        status=402,
+        body=b'{"error": {"type": "card_error", "code": "card_declined", '
+        b'"message": "Your card was declined."}}',
+    )
+    with pytest.raises(PaymentDeclined) as caught:
+        stripe_gw.create_payment(payment_request(currency="USD"))
+    assert (caught.value.code, caught.value.http_status) == ("payment_declined", 402)
+    assert caught.value.message == "Your card was declined."

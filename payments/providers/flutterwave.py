@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 from payments.providers.base import (
     CreatePaymentRequest,
@@ -110,9 +111,15 @@ class FlutterwaveProvider:
     def verify(
         self, reference: str, *, gateway_ids: Mapping[str, str] | None = None
     ) -> VerifyResult:
-        response = self._client.get(
-            "/v3/transactions/verify_by_reference", params={"tx_ref": reference}
-        )
+        transaction_id = (gateway_ids or {}).get("transaction_id")
+        if transaction_id:
+            # Preferred when known (webhook or redirect ``transaction_id``): the by-id endpoint
+            # is the one Flutterwave's own SDK maintainers point to for v3.
+            response = self._client.get(f"/v3/transactions/{quote(transaction_id, safe='')}/verify")
+        else:
+            response = self._client.get(
+                "/v3/transactions/verify_by_reference", params={"tx_ref": reference}
+            )
         if _not_found(response):
             raise PaymentNotFound(details={"gateway": GATEWAY, "reference": reference})
         data = self._data(response, "verify")

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 from payments.providers.base import (
     CreatePaymentRequest,
@@ -126,7 +127,7 @@ class PaystackProvider:
     def verify(
         self, reference: str, *, gateway_ids: Mapping[str, str] | None = None
     ) -> VerifyResult:
-        response = self._client.get(f"/transaction/verify/{reference}")
+        response = self._client.get(f"/transaction/verify/{quote(reference, safe='')}")
         if response.status_code in (400, 404) and _not_found(response.body):
             raise PaymentNotFound(details={"gateway": GATEWAY, "reference": reference})
         data = self._data(response, "verify")

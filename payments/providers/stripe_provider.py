@@ -174,7 +174,9 @@ class StripeProvider:
                     charged if charged is not None else session["amount_total"], currency
                 ),
                 currency=currency,
-                paid_at=parse_timestamp(intent.get("created")) if status == "succeeded" else None,
+                # Stripe exposes no payment time on the session or intent without expanding
+                # the charge; the webhook's event time is the one to record.
+                paid_at=None,
                 gateway_ids=ids,
                 gateway_status=f"{session['status']}/{session['payment_status']}"
                 + (f"/{intent['status']}" if intent else ""),

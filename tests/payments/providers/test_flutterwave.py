@@ -179,3 +179,18 @@ def test_legacy_v2_webhooks_are_acknowledged_as_unknown(flutterwave, fake_flutte
         REFERENCE,
         "CARD_TRANSACTION:9:successful",
     )
+
+
+def test_verify_by_transaction_id_when_it_is_known(flutterwave, fake_flutterwave, paid):
+    again = flutterwave.verify(REFERENCE, gateway_ids=paid.gateway_ids)
+    transaction_id = paid.gateway_ids["transaction_id"]
+    assert (again.status, again.amount) == ("succeeded", Decimal("7500.50"))
+    assert len(fake_flutterwave.calls("GET", f"/v3/transactions/{transaction_id}/verify")) == 1
+
+
+def test_verify_by_id_refuses_an_answer_for_another_tx_ref(
+    flutterwave, fake_flutterwave, payment_request, paid
+):
+    flutterwave.create_payment(payment_request(reference="OTHER-1"))
+    with pytest.raises(GatewayBadResponse):
+        flutterwave.verify("OTHER-1", gateway_ids=paid.gateway_ids)

@@ -3,7 +3,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from payments.providers import get_provider
+from payments.providers import PROVIDER_NAMES, PaymentProvider, get_provider
 from payments.providers.dummy import DummyProvider
 from payments.providers.errors import (
     GatewayRequestRejected,
@@ -132,3 +132,12 @@ def test_a_gateway_without_its_keys_is_unavailable(settings, name, missing):
     with pytest.raises(PaymentMethodNotConfigured) as caught:
         get_provider(name)
     assert (caught.value.code, caught.value.http_status) == ("payment_method_unavailable", 503)
+
+
+@pytest.mark.usefixtures("fake_paystack", "fake_stripe", "fake_flutterwave")
+@pytest.mark.parametrize("name", PROVIDER_NAMES)
+def test_every_method_meets_the_provider_interface(settings, name):
+    settings.DEBUG = True
+    provider = get_provider(name)
+    assert isinstance(provider, PaymentProvider)
+    assert provider.name == name

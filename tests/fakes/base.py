@@ -91,6 +91,7 @@ class FakeGateway:
         self.requests: list[RecordedRequest] = []
         self.webhook_target: str | None = None
         self.webhook_timeout = 5.0
+        self.webhook_retries = 0  # extra attempts, back to back, after a non-2xx or a timeout
         self.auto_deliver = True  # False: webhooks wait in `held` until release()
         self.outbox: list[SignedWebhook] = []
         self.held: list[SignedWebhook] = []
@@ -228,19 +229,23 @@ class FakeGateway:
         return results
 
     def _send_webhook(self, webhook: SignedWebhook) -> Delivery:
+        """One delivery, retried like the gateway would (compressed: no waiting between)."""
         assert self.webhook_target
-        try:
-            response = requests.post(
-                self.webhook_target,
-                data=webhook.body,
-                headers=webhook.headers,
-                timeout=self.webhook_timeout,
-            )
-            delivery = Delivery(webhook, response.status_code, None)
-        except requests.RequestException as exc:
-            delivery = Delivery(webhook, None, type(exc).__name__)
-        with self.lock:
-            self.deliveries.append(delivery)
+        for _ in range(1 + self.webhook_retries):
+            try:
+                response = requests.post(
+                    self.webhook_target,
+                    data=webhook.body,
+                    headers=webhook.headers,
+                    timeout=self.webhook_timeout,
+                )
+                delivery = Delivery(webhook, response.status_code, None)
+            except requests.RequestException as exc:
+                delivery = Delivery(webhook, None, type(exc).__name__)
+            with self.lock:
+                self.deliveries.append(delivery)
+            if delivery.status_code is not None and 200 <= delivery.status_code < 300:
+                break
         return delivery
 
     # --- the API --------------------------------------------------------------------------

@@ -381,3 +381,15 @@ def test_a_verify_answer_for_another_reference_is_a_bad_response(paystack, fake_
     )
     with pytest.raises(GatewayBadResponse):
         paystack.verify(paid)
+
+
+def test_the_fake_retries_a_webhook_the_shop_did_not_acknowledge(
+    paystack, fake_paystack, payment_request, delivered
+):
+    delivered.status = 500
+    fake_paystack.webhook_retries = 2
+    paystack.create_payment(payment_request())
+    fake_paystack.pay("ORD-1001-a1")
+
+    assert len(delivered.wait_for(3)) == 3
+    assert [d.status_code for d in fake_paystack.deliveries] == [500, 500, 500]

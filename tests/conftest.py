@@ -41,3 +41,7 @@ def other_client(other_customer) -> APIClient:
 @pytest.fixture
 def product(db):
     return ProductFactory()
+
+
+# Fake payment gateways (real HTTP servers) and their fixtures, for every test module.
+pytest_plugins = ["tests.fakes.fixtures"]

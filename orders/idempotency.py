@@ -65,9 +65,17 @@ def as_json(body: Any) -> Any:
 
 
 def claim_key(
-    *, customer: Any, key: str, fingerprint: str, now: datetime | None = None
+    *,
+    customer: Any,
+    key: str,
+    fingerprint: str,
+    scope: str = "checkout",
+    now: datetime | None = None,
 ) -> Claim | Replay:
     """Claim ``key`` for this request, or return the stored response to replay.
+
+    ``scope`` names the endpoint, so one customer's key for checkout and for another
+    idempotent endpoint (e.g. paying an order) never collide.
 
     Raises ``IdempotencyKeyReused`` (422) when the key came with another body and
     ``RequestInProgress`` (409) while the first request still runs.
@@ -77,12 +85,12 @@ def claim_key(
         try:
             with transaction.atomic():
                 row = IdempotencyKey.objects.create(
-                    customer=customer, key=key, fingerprint=fingerprint, created_at=now
+                    customer=customer, scope=scope, key=key, fingerprint=fingerprint, created_at=now
                 )
             return Claim(key_id=row.pk)
         except IntegrityError:
             pass
-        existing = IdempotencyKey.objects.filter(customer=customer, key=key).first()
+        existing = IdempotencyKey.objects.filter(customer=customer, scope=scope, key=key).first()
         if existing is None:
             continue  # given back between our insert and our read
         expired = existing.created_at <= now - KEY_LIFETIME

@@ -298,6 +298,9 @@ class IdempotencyKey(models.Model):
     customer = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
     )
+    scope = models.CharField(
+        max_length=50, default="checkout", help_text="The endpoint the key belongs to."
+    )
     key = models.CharField(max_length=255)
     fingerprint = models.CharField(max_length=64, help_text="sha256 of the canonical JSON body")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.IN_PROGRESS)
@@ -311,7 +314,7 @@ class IdempotencyKey(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["customer", "key"], name="idempotency_key_unique_per_customer"
+                fields=["customer", "scope", "key"], name="idempotency_key_unique_per_customer"
             ),
         ]
         indexes = [models.Index(fields=["created_at"], name="idempotency_key_created")]

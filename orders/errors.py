@@ -59,3 +59,9 @@ class RefundInvalid(DomainError):
     code = "refund_invalid"
     http_status = 409
     message = "The refund does not match the order."
+
+
+class PaymentMismatch(DomainError):
+    code = "payment_mismatch"
+    http_status = 409
+    message = "The payment's amount or currency does not match the order."

@@ -16,10 +16,10 @@ from django.utils import timezone
 
 from inventory import services as inventory
 from inventory.errors import InsufficientStock
-from orders.errors import InvalidTransition, OrderNotCancellable, RefundInvalid
+from orders.errors import InvalidTransition, OrderNotCancellable, PaymentMismatch, RefundInvalid
 from orders.events import record_event
 from orders.models import Order, OrderItem
-from orders.payment_methods import get_payment_method
+from orders.payment_methods import payment_method_or_none
 from orders.services._base import (
     apply_transition,
     lock_order,
@@ -30,11 +30,6 @@ from orders.services._base import (
 from orders.states import UNPAID_STATES, ActorType, OrderState, PaymentStatus
 
 S = OrderState
-
-
-class PaymentMismatch(InvalidTransition):
-    code = "payment_mismatch"
-    message = "The payment's amount or currency does not match the order."
 
 
 # --- payment ---------------------------------------------------------------------------------
@@ -129,12 +124,15 @@ def retry_payment(
     with transaction.atomic():
         order = lock_order(order_id)
         from_state = apply_transition(order, "retry_payment")
-        method = get_payment_method(order.payment_method)
+        # The order keeps its method even if it is no longer offered to new checkouts.
+        method = payment_method_or_none(order.payment_method)
         inventory.release(owner=order.number)
         inventory.reserve(
             lines=order_lines(order),
             owner=order.number,
-            expires_at=method.lock_expires_at(now, order.expires_at),
+            expires_at=method.lock_expires_at(now, order.expires_at)
+            if method
+            else order.expires_at,
             now=now,
         )
         return _save_and_log(

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "orders",
     "payments",
     "notifications",
+    "ops",
 ]
 
 MIDDLEWARE = [
@@ -265,3 +266,39 @@ DUMMY_PAYMENT_SECRET = env_str("DUMMY_PAYMENT_SECRET")  # empty: derived from SE
 PAYMENT_HTTP_CONNECT_TIMEOUT = env_int("PAYMENT_HTTP_CONNECT_TIMEOUT", 5)
 PAYMENT_HTTP_READ_TIMEOUT = env_int("PAYMENT_HTTP_READ_TIMEOUT", 20)
 PAYMENT_HTTP_MAX_RETRIES = env_int("PAYMENT_HTTP_MAX_RETRIES", 2)
+
+# --- Operations: Celery queues, beat schedule, cron URL ---------------------------------------
+# Payment tasks go to their own `money` queue so a backlog of sweeps or emails never delays
+# them; run a worker for it with `-Q money` (prefetch is 1 everywhere, see above).
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_ROUTES = {"payments.*": {"queue": "money"}}
+# Seconds before a broker message whose worker vanished without acking is delivered again.
+CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = env_int("CELERY_VISIBILITY_TIMEOUT", 3600)
+# Bearer token of GET /api/cron/cleanup/; unset keeps the endpoint closed (503).
+CRON_SECRET = env_str("CRON_SECRET")
+# Beat intervals in seconds. Exactly one `celery beat` may run (see README "Operations").
+BEAT_SWEEP_LOCKS_SECONDS = env_int("BEAT_SWEEP_LOCKS_SECONDS", 60)
+BEAT_EXPIRE_ORDERS_SECONDS = env_int("BEAT_EXPIRE_ORDERS_SECONDS", 300)
+BEAT_DISPATCH_NOTIFICATIONS_SECONDS = env_int("BEAT_DISPATCH_NOTIFICATIONS_SECONDS", 60)
+BEAT_PURGE_IDEMPOTENCY_KEYS_SECONDS = env_int("BEAT_PURGE_IDEMPOTENCY_KEYS_SECONDS", 3600)
+BEAT_ARCHIVE_ORDERS_SECONDS = env_int("BEAT_ARCHIVE_ORDERS_SECONDS", 86400)
+
+
+def _every(seconds: int, task: str) -> dict:
+    # A run that could not start before the next one is due is dropped, not stacked.
+    return {"task": task, "schedule": float(seconds), "options": {"expires": seconds}}
+
+
+CELERY_BEAT_SCHEDULE = {
+    "sweep-expired-locks": _every(BEAT_SWEEP_LOCKS_SECONDS, "inventory.sweep_expired_locks"),
+    "expire-overdue-orders": _every(BEAT_EXPIRE_ORDERS_SECONDS, "orders.expire_overdue_orders"),
+    "dispatch-notifications": _every(
+        BEAT_DISPATCH_NOTIFICATIONS_SECONDS, "notifications.dispatch_notifications"
+    ),
+    "purge-idempotency-keys": _every(
+        BEAT_PURGE_IDEMPOTENCY_KEYS_SECONDS, "orders.purge_idempotency_keys"
+    ),
+    "archive-finished-orders": _every(
+        BEAT_ARCHIVE_ORDERS_SECONDS, "orders.archive_finished_orders"
+    ),
+}

@@ -14,6 +14,7 @@ granted, so it sees everything committed before us.
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -161,17 +162,45 @@ def extend(*, owner: str, until: datetime, now: datetime | None = None) -> int:
     ).update(expires_at=until)
 
 
-def sweep_expired(*, now: datetime | None = None, batch_size: int = SWEEP_BATCH_SIZE) -> int:
-    """Delete expired locks in set-based batches; returns how many were deleted.
+@dataclass(frozen=True)
+class SweepReport:
+    deleted: int
+    batches: int  # batches that deleted something
+
+
+def sweep_expired_batches(
+    *,
+    now: datetime | None = None,
+    batch_size: int = SWEEP_BATCH_SIZE,
+    max_batches: int | None = None,
+) -> SweepReport:
+    """Delete expired locks, ``batch_size`` rows per statement and transaction.
 
     Availability reads already ignore expired locks, so this only keeps the table small.
-    Bounded batches keep each DELETE short even after a long outage.
+    Bounded batches keep each DELETE short even after a long outage. Each batch picks its rows
+    with ``FOR UPDATE SKIP LOCKED``: a second sweeper running at the same time takes other rows
+    instead of waiting, and a row is deleted (and counted) by exactly one of them.
+    ``max_batches`` bounds one call's work; the next call picks up the rest.
     """
     now = now or timezone.now()
-    total = 0
-    while True:
-        batch = InventoryLock.objects.filter(expires_at__lte=now).order_by().values("pk")
-        deleted, _ = InventoryLock.objects.filter(pk__in=batch[:batch_size]).delete()
-        total += deleted
+    deleted_total = batches = 0
+    while max_batches is None or batches < max_batches:
+        with transaction.atomic():
+            batch = (
+                InventoryLock.objects.select_for_update(skip_locked=True)
+                .filter(expires_at__lte=now)
+                .order_by()
+                .values("pk")[:batch_size]
+            )
+            deleted, _ = InventoryLock.objects.filter(pk__in=batch).delete()
+        if deleted:
+            batches += 1
+            deleted_total += deleted
         if deleted < batch_size:
-            return total
+            break
+    return SweepReport(deleted=deleted_total, batches=batches)
+
+
+def sweep_expired(*, now: datetime | None = None, batch_size: int = SWEEP_BATCH_SIZE) -> int:
+    """Delete every expired lock in bounded batches; returns how many were deleted."""
+    return sweep_expired_batches(now=now, batch_size=batch_size).deleted

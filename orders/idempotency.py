@@ -133,7 +133,22 @@ def release_key(*, claim: Claim) -> None:
     ).delete()
 
 
-def purge_expired_keys(*, now: datetime | None = None) -> int:
+def purge_expired_keys(*, now: datetime | None = None, batch_size: int = 5000) -> int:
+    """Delete keys past their lifetime in bounded batches; returns how many were deleted.
+
+    Rows are picked with ``FOR UPDATE SKIP LOCKED``, so two purges at once split the work.
+    """
     now = now or timezone.now()
-    deleted, _ = IdempotencyKey.objects.filter(created_at__lte=now - KEY_LIFETIME).delete()
-    return deleted
+    total = 0
+    while True:
+        with transaction.atomic():
+            batch = (
+                IdempotencyKey.objects.select_for_update(skip_locked=True)
+                .filter(created_at__lte=now - KEY_LIFETIME)
+                .order_by()
+                .values("pk")[:batch_size]
+            )
+            deleted, _ = IdempotencyKey.objects.filter(pk__in=batch).delete()
+        total += deleted
+        if deleted < batch_size:
+            return total

@@ -5,6 +5,7 @@ rows are cached together under one key (one cache read per request at most) and 
 dropped whenever ``set_setting`` changes one.
 """
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +15,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from shop.models import PlatformSetting
+
+logger = logging.getLogger(__name__)
 
 _CACHE_KEY = "platform-settings:v1"
 _CACHE_SECONDS = 300
@@ -99,10 +102,19 @@ REGISTRY: dict[str, SettingSpec] = {
 
 
 def _stored_values() -> dict[str, Any]:
-    values = cache.get(_CACHE_KEY)
+    # The cache is an optimisation: with Redis down the rules are read from the database, so
+    # checkout keeps working (the outbox and webhook table keep the background work).
+    try:
+        values = cache.get(_CACHE_KEY)
+    except Exception:  # redis-py raises several unrelated types; all mean "no cache"
+        logger.warning("platform settings: cache unavailable, reading the database")
+        return dict(PlatformSetting.objects.values_list("key", "value"))
     if values is None:
         values = dict(PlatformSetting.objects.values_list("key", "value"))
-        cache.set(_CACHE_KEY, values, _CACHE_SECONDS)
+        try:
+            cache.set(_CACHE_KEY, values, _CACHE_SECONDS)
+        except Exception:  # as above
+            logger.warning("platform settings: cache unavailable, not cached")
     return values
 
 
@@ -128,7 +140,11 @@ def validate_setting(key: str, value: Any) -> Any:
 
 
 def invalidate_cache() -> None:
-    cache.delete(_CACHE_KEY)
+    try:
+        cache.delete(_CACHE_KEY)
+    except Exception:  # redis-py raises several unrelated types
+        # The cached copy expires within _CACHE_SECONDS anyway.
+        logger.warning("platform settings: cache unavailable, could not drop the cached copy")
 
 
 def set_setting(key: str, value: Any, *, actor=None) -> PlatformSetting:

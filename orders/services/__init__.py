@@ -22,11 +22,14 @@ from orders.services.lifecycle import (
     retry_payment,
     start_processing,
 )
+from orders.services.maintenance import archivable_orders, archive_finished_orders
 
 __all__ = [
     "PaymentMismatch",
     "PlacedOrder",
     "accept_cash_on_delivery",
+    "archivable_orders",
+    "archive_finished_orders",
     "archive_order",
     "cancel_order",
     "expire_order",

@@ -253,14 +253,27 @@ def expire_order(*, order_id: int, now: datetime | None = None) -> Order | None:
         )
 
 
-def expire_overdue_orders(*, now: datetime | None = None, limit: int = 500) -> int:
-    """Expire up to ``limit`` overdue unpaid orders, one short transaction each."""
+def expire_overdue_orders(
+    *, now: datetime | None = None, batch_size: int = 200, max_batches: int = 10
+) -> int:
+    """Expire overdue unpaid orders, one short transaction each, at most
+    ``batch_size * max_batches`` per call (the next call picks up the rest).
+
+    Safe to run twice at once: ``expire_order`` re-checks each order under its row lock, so of
+    two runners (or a runner and a payment) exactly one changes it; the other's call is a no-op.
+    """
     now = now or timezone.now()
-    due = Order.objects.filter(state__in=UNPAID_STATES, expires_at__lte=now).order_by("expires_at")
+    due = Order.objects.filter(state__in=UNPAID_STATES, expires_at__lte=now).order_by(
+        "expires_at", "pk"
+    )
     count = 0
-    for order_id in list(due.values_list("pk", flat=True)[:limit]):
-        if expire_order(order_id=order_id, now=now) is not None:
-            count += 1
+    for _ in range(max_batches):
+        order_ids = list(due.values_list("pk", flat=True)[:batch_size])
+        for order_id in order_ids:
+            if expire_order(order_id=order_id, now=now) is not None:
+                count += 1
+        if len(order_ids) < batch_size:
+            break
     return count
 
 

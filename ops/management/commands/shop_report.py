@@ -1,0 +1,37 @@
+import json
+
+from django.core.management.base import BaseCommand
+
+from ops.report import health_report
+
+
+class Command(BaseCommand):
+    help = (
+        "Print the shop's health figures. Read-only: CHANGES NOTHING. Orders pending payment "
+        "created in the last hour and stock units held by active locks per product. "
+        "--json prints one JSON object for machines."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--json", action="store_true", dest="as_json", help="Print JSON instead of text."
+        )
+
+    def handle(self, *args, as_json: bool = False, **options):
+        report = health_report()
+        if as_json:
+            self.stdout.write(_dumps(report))
+            return
+        self.stdout.write(f"Shop report at {report['generated_at']}")
+        self.stdout.write(
+            f"Orders pending payment created in the last hour: "
+            f"{report['orders_pending_payment_last_hour']}"
+        )
+        locked = report["locked_units_per_product"]
+        self.stdout.write(f"Locked units per product ({len(locked)} product(s)):")
+        for row in locked:
+            self.stdout.write(f"  {row['sku']:<16} {row['locked_units']:>6}  {row['name']}")
+
+
+def _dumps(report: dict) -> str:
+    return json.dumps(report, indent=2, sort_keys=True)

@@ -1,0 +1,11 @@
+import pytest
+
+from shop.platform_settings import invalidate_cache
+
+
+@pytest.fixture(autouse=True)
+def _fresh_platform_settings():
+    """Platform settings are cached across tests (one Redis); start and end each test clean."""
+    invalidate_cache()
+    yield
+    invalidate_cache()

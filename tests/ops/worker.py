@@ -75,7 +75,8 @@ class Worker:
         return bool(app.control.ping(destination=[self.name], timeout=0.5))
 
     def send(self, task, *args, **kwargs) -> None:
-        task.apply_async(args=args, kwargs=kwargs, queue=self.queue)
+        with tasks_sent_to_broker():
+            task.apply_async(args=args, kwargs=kwargs, queue=self.queue)
 
     def pool_children(self) -> list[int]:
         path = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
@@ -134,8 +135,7 @@ def broker_at(url: str):
 
 
 def _reset_producer_pools(url: str) -> None:
-    if app._pool is not None:
-        app._pool.force_close_all()
+    # Not closed: kombu keeps producer pools per broker URL and reuses them on the way back.
     app.conf.broker_url = url
     app._pool = None
     app.amqp._producer_pool = None

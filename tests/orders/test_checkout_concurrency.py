@@ -154,3 +154,50 @@ def test_payment_racing_expiry_ends_in_exactly_one_outcome_per_order():
     sold = Order.objects.filter(state="paid").count()
     assert Product.objects.get(pk=product.pk).stock == 20 - sold
     assert InventoryLock.objects.count() == 0
+
+
+def test_expiry_sweep_racing_payments_never_both_wins_and_never_oversells():
+    """The beat path: one sweep over many overdue orders while each is being paid. Whichever
+    takes an order's row lock first wins; the other re-checks the state under the lock."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from config.errors import DomainError
+    from orders import services
+    from orders.models import OrderEvent
+    from tests.orders.helpers import place
+
+    product = ProductFactory(stock=12, price=Decimal("100.00"))
+    orders = [place(UserFactory(), [(product, 1)]).order for _ in range(12)]
+    Order.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+
+    def pay(order):
+        def call():
+            try:
+                services.mark_paid(order_id=order.pk, amount=Decimal("100.00"), currency="NGN")
+            except DomainError as exc:
+                return exc.code
+            return "paid"
+
+        return call
+
+    results = run_at_once(
+        [lambda: services.expire_overdue_orders(batch_size=4)] + [pay(o) for o in orders]
+    )
+
+    expired_count, payments = results[0], results[1:]
+    # unary + drops zero counts: either side may have won every order
+    assert Counter(payments) == +Counter(
+        {"paid": 12 - expired_count, "invalid_transition": expired_count}
+    )
+    for order, outcome in zip(orders, payments, strict=True):
+        order.refresh_from_db()
+        kinds = list(OrderEvent.objects.filter(order=order).values_list("kind", flat=True))
+        if outcome == "paid":
+            assert (order.state, kinds) == ("paid", ["placed", "paid"])
+        else:
+            assert (order.state, kinds) == ("cancelled", ["placed", "expired"])
+    assert Product.objects.get(pk=product.pk).stock == expired_count  # 12 minus those sold
+    assert InventoryLock.objects.count() == 0

@@ -73,7 +73,10 @@ class RequestIdFilter(logging.Filter):
     """Adds ``request_id`` (and, inside a Celery task, ``task_id``/``task_name``) to records."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = get_request_id() or "-"
+        # django.request logs 4xx/5xx after the middleware has returned (and cleared the
+        # contextvar), but hands over the request itself.
+        request = getattr(record, "request", None)
+        record.request_id = get_request_id() or getattr(request, "request_id", None) or "-"
         task = get_task_context()
         if task is not None:
             record.task_id, record.task_name = task

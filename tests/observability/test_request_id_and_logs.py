@@ -78,6 +78,22 @@ def test_errors_carry_the_request_id_too(client):
     assert response["X-Request-ID"] == "trace-404"
 
 
+@pytest.mark.django_db
+def test_django_request_error_lines_carry_the_request_id(api_client, json_log):
+    logger = logging.getLogger("django.request")
+    logger.addHandler(logging.getLogger("shop.test").handlers[-1])
+    try:
+        api_client.post(
+            "/api/auth/token/", {"email": "x"}, format="json", HTTP_X_REQUEST_ID="req-400"
+        )
+    finally:
+        logger.removeHandler(logging.getLogger("shop.test").handlers[-1])
+
+    [line] = [line for line in json_log() if line["logger"] == "django.request"]
+    assert line["message"] == "Bad Request: /api/auth/token/"
+    assert line["request_id"] == "req-400"
+
+
 def test_the_request_id_does_not_outlive_its_request(client):
     client.get("/healthz", HTTP_X_REQUEST_ID="finished-request")
 

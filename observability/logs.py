@@ -43,6 +43,7 @@ _SECRET_IN_TEXT = re.compile(
     re.IGNORECASE,
 )
 
+_JSON_TYPES = (str, int, float, bool, type(None), dict, list, tuple)
 # Attributes every LogRecord has; anything else on a record came from `extra=`.
 _STANDARD_ATTRS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
@@ -118,7 +119,7 @@ class JsonFormatter(logging.Formatter):
         }
         for key, value in vars(record).items():
             if key not in _STANDARD_ATTRS and key not in entry:
-                entry[key] = value
+                entry[key] = value if isinstance(value, _JSON_TYPES) else redact_text(str(value))
         if record.exc_info:
             entry["exception"] = redact_text(self.formatException(record.exc_info))
         if record.stack_info:

@@ -263,6 +263,14 @@ def test_secrets_in_messages_and_extras_are_redacted(json_log):
         assert secret not in text
 
 
+def test_objects_logged_as_extras_are_shown_as_redacted_text(json_log, rf):
+    request = rf.get("/api/orders/?token=tok_secret_1&page=2")
+    logging.getLogger("shop.test").warning("Bad Request", extra={"request": request})
+
+    [line] = json_log()
+    assert line["request"] == f"<WSGIRequest: GET '/api/orders/?token={REDACTED}&page=2'>"
+
+
 def test_secrets_in_exception_text_are_redacted(json_log):
     try:
         raise ValueError("gateway refused secret_key=sk_live_999")

@@ -10,17 +10,22 @@ rendered by ``config.api``). When Redis cannot be reached:
   password-guessing window is the thing these limits exist to prevent.
 
 Rates are settings read per request (``THROTTLE_*_RATE``: ``"5/min"``; empty = no limit).
-Outside DRF (an admin action), call ``StaffThrottle().allow_request(request, None)`` and
+Outside DRF: decorate a plain Django view with ``@throttle_view(WebhookThrottle)`` (same 429 /
+503 answers), or in an admin action call ``StaffThrottle().allow_request(request, None)`` and
 refuse when it is False; ``wait()`` then gives the seconds to wait.
 """
 
+import functools
 import logging
+from collections.abc import Callable
 
 from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.crypto import salted_hmac
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
+from config.api import error_body
 from config.errors import DomainError
 from observability import metrics
 from observability.client_ip import client_ip
@@ -144,3 +149,34 @@ class ClientAddressThrottle(SharedRateThrottle):
 
     def throttle_key(self, request: Request, view: object) -> str | None:
         return f"ip:{client_ip(request)}"
+
+
+def throttle_view(*throttle_classes: type[SharedRateThrottle]) -> Callable:
+    """The throttles for a plain Django view (e.g. a ``csrf_exempt`` webhook endpoint)."""
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @functools.wraps(view)
+        def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            for throttle_class in throttle_classes:
+                throttle = throttle_class()
+                try:
+                    allowed = throttle.allow_request(request, None)
+                except RateLimitUnavailable as exc:
+                    return JsonResponse(error_body(exc.code, exc.message), status=exc.http_status)
+                if not allowed:
+                    wait = int(throttle.wait() or 1)
+                    response = JsonResponse(
+                        error_body(
+                            "throttled",
+                            f"Request was throttled. Expected available in {wait} seconds.",
+                            {"retry_after_seconds": wait},
+                        ),
+                        status=429,
+                    )
+                    response["Retry-After"] = str(wait)
+                    return response
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator

@@ -1,5 +1,6 @@
 """Each abuse limit over HTTP: 429 + Retry-After + the standard body; fail modes on outage."""
 
+import json
 import secrets
 
 import pytest
@@ -10,7 +11,13 @@ from rest_framework.response import Response
 from rest_framework.test import APIRequestFactory, force_authenticate
 from rest_framework.views import APIView
 
-from observability.throttles import CheckoutThrottle, StaffThrottle, WebhookThrottle
+from observability.throttles import (
+    CheckoutThrottle,
+    LoginThrottle,
+    StaffThrottle,
+    WebhookThrottle,
+    throttle_view,
+)
 from tests.factories import DEFAULT_PASSWORD, StaffFactory, UserFactory
 from tests.observability.test_ratelimit import DOWN_REDIS
 from tests.shop.helpers import assert_error
@@ -281,3 +288,48 @@ def test_the_staff_throttle_works_outside_drf_for_admin_actions(rf, ratelimit_cl
     assert first.allow_request(request, None) is True
     assert second.allow_request(request, None) is False
     assert second.wait() == 60
+
+
+# --- Plain Django views -------------------------------------------------------------------------
+
+
+@throttle_view(WebhookThrottle)
+def plain_webhook(request):
+    from django.http import HttpResponse
+
+    return HttpResponse("ok")
+
+
+@throttle_view(LoginThrottle)
+def plain_login(request):
+    from django.http import HttpResponse
+
+    return HttpResponse("ok")
+
+
+@override_settings(THROTTLE_WEBHOOK_RATE="2/min")
+def test_plain_django_views_get_the_same_answers(rf, ratelimit_clock):
+    address = fresh_address()
+    ratelimit_clock.advance(30)
+
+    statuses = [plain_webhook(rf.post("/", REMOTE_ADDR=address)).status_code for _ in range(2)]
+    blocked = plain_webhook(rf.post("/", REMOTE_ADDR=address))
+
+    assert statuses == [200, 200]
+    assert blocked.status_code == 429
+    assert blocked["Retry-After"] == "30"
+    assert json.loads(blocked.content)["error"] == {
+        "code": "throttled",
+        "message": "Request was throttled. Expected available in 30 seconds.",
+        "details": {"retry_after_seconds": 30},
+    }
+
+
+@override_settings(THROTTLE_WEBHOOK_RATE="1/min", THROTTLE_LOGIN_RATE="1/min", CACHES=DOWN_REDIS)
+def test_plain_django_views_keep_each_fail_mode(rf):
+    webhook = [plain_webhook(rf.post("/", REMOTE_ADDR="10.0.0.1")).status_code for _ in range(2)]
+    login = plain_login(rf.post("/", REMOTE_ADDR="10.0.0.1"))
+
+    assert webhook == [200, 200]
+    assert login.status_code == 503
+    assert json.loads(login.content)["error"]["code"] == "rate_limit_unavailable"

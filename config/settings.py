@@ -249,6 +249,23 @@ TERMII_SENDER_ID = env_str("TERMII_SENDER_ID")
 TERMII_BASE_URL = env_str("TERMII_BASE_URL", "https://api.ng.termii.com").rstrip("/")
 NOTIFICATION_MAX_ATTEMPTS = env_int("NOTIFICATION_MAX_ATTEMPTS", 6)
 SHOP_STAFF_ALERT_EMAILS = env_list("SHOP_STAFF_ALERT_EMAILS", [])
+# --- Payments -------------------------------------------------------------------------------
+# Gateway keys come only from the environment. Base URLs are overridable so tests and staging
+# can point a gateway at a fake. See README "Payment gateways".
+DEFAULT_PAYMENT_GATEWAY = env_str("DEFAULT_PAYMENT_GATEWAY", "paystack")
+PAYSTACK_SECRET_KEY = env_str("PAYSTACK_SECRET_KEY")
+PAYSTACK_BASE_URL = env_str("PAYSTACK_BASE_URL", "https://api.paystack.co")
+STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")
+STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
+STRIPE_API_BASE = env_str("STRIPE_API_BASE", "https://api.stripe.com")
+FLUTTERWAVE_SECRET_KEY = env_str("FLUTTERWAVE_SECRET_KEY")
+FLUTTERWAVE_WEBHOOK_HASH = env_str("FLUTTERWAVE_WEBHOOK_HASH")
+FLUTTERWAVE_BASE_URL = env_str("FLUTTERWAVE_BASE_URL", "https://api.flutterwave.com")
+DUMMY_PAYMENT_SECRET = env_str("DUMMY_PAYMENT_SECRET")  # empty: derived from SECRET_KEY
+PAYMENT_HTTP_CONNECT_TIMEOUT = env_int("PAYMENT_HTTP_CONNECT_TIMEOUT", 5)
+PAYMENT_HTTP_READ_TIMEOUT = env_int("PAYMENT_HTTP_READ_TIMEOUT", 20)
+PAYMENT_HTTP_MAX_RETRIES = env_int("PAYMENT_HTTP_MAX_RETRIES", 2)
+
 
 # --- Observability and security: request ids, logs, throttles, metrics --------------------------
 INSTALLED_APPS += ["observability"]

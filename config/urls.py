@@ -13,6 +13,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/", include("shop.urls")),
+    path("api/", include("orders.urls")),
 ]
 
 handler400 = "config.views.json_bad_request"

@@ -2,8 +2,10 @@
 
 from decimal import Decimal
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Q, QuerySet, Value
 from django.db.models.expressions import Combinable
+from django.db.models.functions import Greatest
+from django.utils import timezone
 
 from shop.errors import AddressNotFound, CartItemNotFound
 from shop.models import Address, Cart, CartItem, Product, User
@@ -12,10 +14,12 @@ from shop.models import Address, Cart, CartItem, Product, User
 def available_expression() -> Combinable:
     """Units a customer may still buy: THE one definition of availability.
 
-    For now that is the stock on hand; the inventory app will subtract unexpired stock locks
-    here, and every caller (catalog, cart, admin) follows.
+    Stock on hand minus the units held by unexpired inventory locks (a correlated subquery,
+    so a page of products is still one query); never below 0.
     """
-    return F("stock")
+    from inventory.selectors import locked_quantity_subquery  # inventory builds on shop
+
+    return Greatest(F("stock") - locked_quantity_subquery(now=timezone.now()), Value(0))
 
 
 def product_queryset_with_available() -> QuerySet[Product]:

@@ -45,6 +45,10 @@ def product(db):
     return ProductFactory()
 
 
+# Fake payment gateways (real HTTP servers) and their fixtures, for every test module.
+pytest_plugins = ["tests.fakes.fixtures"]
+
+
 class FakeClock:
     """A clock for the rate limiter: tests move time instead of sleeping."""
 

@@ -97,3 +97,48 @@ class NotificationFactory(DjangoModelFactory):
     dedup_key = factory.Sequence(lambda n: f"payment_received:ORD-{n:06d}:email")
     # Due a minute ago, so a test clock started before the row was created still finds it.
     next_attempt_at = factory.LazyFunction(lambda: datetime.now(tz=UTC) - timedelta(minutes=1))
+
+
+# --- orders (checkout issue) ---------------------------------------------------------------
+from orders.models import Order, OrderItem  # noqa: E402
+
+
+class OrderFactory(DjangoModelFactory):
+    """An order in any state (the state is set at creation, as a fixture, not a transition)."""
+
+    class Meta:
+        model = Order
+
+    number = factory.Sequence(lambda n: f"ORD-T{n:09d}")
+    customer = factory.SubFactory(UserFactory)
+    payment_method = "bank_transfer"
+    currency = "NGN"
+    subtotal = Decimal("5000.00")
+    shipping = Decimal("0.00")
+    discount = Decimal("0.00")
+    total = Decimal("5000.00")
+    shipping_address = factory.LazyFunction(
+        lambda: {
+            "full_name": "Ada Obi",
+            "phone": "+2348031234567",
+            "line1": "12 Admiralty Way",
+            "line2": "",
+            "city": "Lagos",
+            "state": "Lagos",
+            "postal_code": "106104",
+            "country": "NG",
+        }
+    )
+
+
+class OrderItemFactory(DjangoModelFactory):
+    class Meta:
+        model = OrderItem
+
+    order = factory.SubFactory(OrderFactory)
+    product = factory.SubFactory(ProductFactory)
+    sku = factory.LazyAttribute(lambda o: o.product.sku)
+    name = factory.LazyAttribute(lambda o: o.product.name)
+    unit_price = Decimal("2500.00")
+    quantity = 2
+    line_total = factory.LazyAttribute(lambda o: o.unit_price * o.quantity)

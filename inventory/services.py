@@ -1,0 +1,177 @@
+"""Stock writes: reserve, commit, release, restore, extend and sweep.
+
+Quantities are always aggregated per product first, so two lines of the same product can never
+pass the availability check separately. Every function opens its own ``transaction.atomic``
+(a savepoint when the caller already holds a transaction, which is the usual case: orders call
+these inside the order's transaction).
+
+Why two statements (lock, then sum the locks) instead of one: in READ COMMITTED a statement
+that waited for a row lock re-reads the locked row but keeps its start-time snapshot for every
+other table. A single "lock products and sum their locks" query could therefore miss the locks
+written by the transaction it waited for, and oversell. The aggregate runs after the lock is
+granted, so it sees everything committed before us.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Case, F, When
+from django.utils import timezone
+
+from inventory.errors import InsufficientStock, ProductNotFound
+from inventory.locks import LockedProduct, lock_products
+from inventory.models import InventoryLock
+from inventory.selectors import active_locked_quantities
+from shop.models import Product
+
+SWEEP_BATCH_SIZE = 5000
+
+Lines = Mapping[int, int] | Iterable[tuple[int, int]]
+
+
+def aggregate_lines(lines: Lines) -> dict[int, int]:
+    """``{product_id: total quantity}`` from a mapping or (product_id, quantity) pairs."""
+    pairs = lines.items() if isinstance(lines, Mapping) else lines
+    totals: dict[int, int] = defaultdict(int)
+    for product_id, quantity in pairs:
+        if quantity <= 0:
+            raise ValueError(f"Quantity must be positive, got {quantity} for {product_id}.")
+        totals[int(product_id)] += int(quantity)
+    return dict(totals)
+
+
+def _check_available(
+    wanted: dict[int, int],
+    products: dict[int, LockedProduct],
+    *,
+    now: datetime,
+    exclude_owner: str | None = None,
+) -> None:
+    missing = sorted(set(wanted) - products.keys())
+    if missing:
+        raise ProductNotFound(details={"product_ids": missing})
+    held = active_locked_quantities(wanted, now=now, exclude_owner=exclude_owner)
+    short = []
+    for product_id in sorted(wanted):
+        available = max(products[product_id].stock - held.get(product_id, 0), 0)
+        if wanted[product_id] > available:
+            product = products[product_id]
+            short.append(
+                {
+                    "product_id": product_id,
+                    "sku": product.sku,
+                    "name": product.name,
+                    "requested": wanted[product_id],
+                    "available": available,
+                }
+            )
+    if short:
+        raise InsufficientStock(details={"products": short})
+
+
+def reserve(
+    *,
+    lines: Lines,
+    owner: str,
+    expires_at: datetime | None = None,
+    ttl: timedelta | None = None,
+    now: datetime | None = None,
+) -> dict[int, LockedProduct]:
+    """Hold the lines' units for ``owner`` until ``expires_at`` or for ``ttl`` (neither: until
+    released).
+
+    Writes one lock per product, or nothing and raises ``InsufficientStock`` naming every
+    short product. Returns the locked product rows (current price, stock…) so the caller can
+    price the order from values read under the lock. The owner must not already hold locks
+    on these products (``release`` first when re-reserving).
+    """
+    if expires_at is not None and ttl is not None:
+        raise ValueError("Give expires_at or ttl, not both.")
+    wanted = aggregate_lines(lines)
+    if not wanted:
+        return {}
+    now = now or timezone.now()
+    if ttl is not None:
+        expires_at = now + ttl
+    with transaction.atomic():
+        products = lock_products(wanted)
+        _check_available(wanted, products, now=now)
+        InventoryLock.objects.bulk_create(
+            InventoryLock(product_id=pid, owner=owner, quantity=qty, expires_at=expires_at)
+            for pid, qty in sorted(wanted.items())
+        )
+    return products
+
+
+def commit(*, owner: str, lines: Lines, now: datetime | None = None) -> None:
+    """Deduct the lines from stock for ``owner`` and delete the owner's locks.
+
+    The owner's own locks are not counted against it; other owners' active locks are. So when
+    the owner's locks are still active this always succeeds, and when they expired (a late
+    payment) it succeeds only if the units are still free; otherwise ``InsufficientStock`` is
+    raised and nothing changes.
+    """
+    wanted = aggregate_lines(lines)
+    now = now or timezone.now()
+    with transaction.atomic():
+        if wanted:
+            products = lock_products(wanted)
+            _check_available(wanted, products, now=now, exclude_owner=owner)
+            _add_to_stock({pid: -qty for pid, qty in wanted.items()})
+        InventoryLock.objects.filter(owner=owner).delete()
+
+
+def release(*, owner: str) -> int:
+    """Drop every lock of ``owner``; returns how many there were."""
+    deleted, _ = InventoryLock.objects.filter(owner=owner).delete()
+    return deleted
+
+
+def restore(*, lines: Lines) -> None:
+    """Put sold units back on the shelf (a refund with restock, a cancelled paid order)."""
+    wanted = aggregate_lines(lines)
+    if not wanted:
+        return
+    with transaction.atomic():
+        products = lock_products(wanted)
+        missing = sorted(set(wanted) - products.keys())
+        if missing:
+            raise ProductNotFound(details={"product_ids": missing})
+        _add_to_stock(wanted)
+
+
+def _add_to_stock(deltas: dict[int, int]) -> None:
+    # One UPDATE for all products; rows are already locked in id order by the caller.
+    Product.objects.filter(pk__in=list(deltas)).update(
+        stock=Case(*(When(pk=pid, then=F("stock") + delta) for pid, delta in deltas.items()))
+    )
+
+
+def extend(*, owner: str, until: datetime, now: datetime | None = None) -> int:
+    """Push the owner's active, expiring locks out to ``until`` (never shortens, never revives).
+
+    Returns the number of locks extended. Expired locks are not revived: their units may
+    already be held by someone else; re-reserve instead.
+    """
+    now = now or timezone.now()
+    return InventoryLock.objects.filter(
+        owner=owner, expires_at__gt=now, expires_at__lt=until
+    ).update(expires_at=until)
+
+
+def sweep_expired(*, now: datetime | None = None, batch_size: int = SWEEP_BATCH_SIZE) -> int:
+    """Delete expired locks in set-based batches; returns how many were deleted.
+
+    Availability reads already ignore expired locks, so this only keeps the table small.
+    Bounded batches keep each DELETE short even after a long outage.
+    """
+    now = now or timezone.now()
+    total = 0
+    while True:
+        batch = InventoryLock.objects.filter(expires_at__lte=now).order_by().values("pk")
+        deleted, _ = InventoryLock.objects.filter(pk__in=batch[:batch_size]).delete()
+        total += deleted
+        if deleted < batch_size:
+            return total

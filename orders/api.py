@@ -1,0 +1,165 @@
+"""Checkout and the customer's orders: thin views that parse, call a service, render."""
+
+from typing import Any
+
+from django.db import transaction
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.api import COMMON_ERRORS, StandardPagination, error_response
+from orders import idempotency
+from orders.models import IdempotencyKey
+from orders.selectors import order_get_for_customer, orders_for_customer
+from orders.serializers import (
+    CancelInputSerializer,
+    CheckoutInputSerializer,
+    CheckoutOutputSerializer,
+    OrderDetailSerializer,
+    OrderOutputSerializer,
+    OrderSummarySerializer,
+)
+from orders.services import cancel_order, place_order
+from orders.services.checkout import PlacedOrder
+from orders.states import ActorType, OrderState
+
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    required=True,
+    description="A unique value per checkout attempt (e.g. a UUID); retries reuse it.",
+)
+
+
+def render_placed_order(placed: PlacedOrder) -> dict[str, Any]:
+    body = OrderOutputSerializer(placed.order, context={"items": placed.items}).data
+    body["payment"] = placed.payment_method.instructions(placed.order)
+    return idempotency.as_json(body)
+
+
+class CheckoutApi(APIView):
+    @extend_schema(
+        operation_id="checkout",
+        parameters=[IDEMPOTENCY_HEADER],
+        request=CheckoutInputSerializer,
+        responses={
+            201: CheckoutOutputSerializer,
+            **COMMON_ERRORS,
+            404: error_response("address_not_found"),
+            409: error_response(
+                "insufficient_stock, price_changed, product_inactive, currency_mismatch, "
+                "request_in_progress"
+            ),
+            422: error_response("idempotency_key_reused"),
+        },
+        description=(
+            "Place an order from the cart. Send the same Idempotency-Key to retry safely: the "
+            "same body replays the first response (header `Idempotent-Replayed: true`)."
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        key = idempotency.validate_key(request.headers.get("Idempotency-Key"))
+        data = CheckoutInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        claim = idempotency.claim_key(
+            customer=request.user, key=key, fingerprint=idempotency.fingerprint(request.data)
+        )
+        if isinstance(claim, idempotency.Replay):
+            return Response(
+                claim.body, status=claim.status, headers={"Idempotent-Replayed": "true"}
+            )
+
+        stored: dict[str, Any] = {}
+
+        def complete(placed: PlacedOrder) -> None:
+            stored["body"] = render_placed_order(placed)
+            idempotency.complete_key(
+                claim=claim, status=status.HTTP_201_CREATED, body=stored["body"], order=placed.order
+            )
+
+        params = data.validated_data
+        try:
+            placed = place_order(
+                customer=request.user,
+                payment_method=params["payment_method"],
+                address_id=params.get("address_id"),
+                new_address=params.get("address"),
+                save_address=params["save_address"],
+                expected_total=params.get("expected_total"),
+                note=params["note"],
+                on_placed=complete,
+            )
+        except BaseException:
+            idempotency.release_key(claim=claim)
+            raise
+
+        start = placed.payment_method.start_after_commit
+        if start is not None:
+            # Gateways: the payment intent is created after commit, outside any transaction.
+            stored["body"]["payment"] = idempotency.as_json(start(placed.order))
+            with transaction.atomic():
+                IdempotencyKey.objects.filter(pk=claim.key_id).update(response_body=stored["body"])
+        return Response(stored["body"], status=status.HTTP_201_CREATED)
+
+
+class OrderListApi(APIView):
+    class FilterSerializer(serializers.Serializer):
+        state = serializers.ChoiceField(choices=OrderState.choices, required=False)
+
+    @extend_schema(
+        operation_id="orders_list",
+        parameters=[
+            OpenApiParameter("state", str, enum=OrderState.values, required=False),
+            OpenApiParameter("page", int, required=False),
+            OpenApiParameter("page_size", int, required=False),
+        ],
+        responses={200: OrderSummarySerializer(many=True), **COMMON_ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        orders = orders_for_customer(
+            customer=request.user, state=filters.validated_data.get("state")
+        )
+        paginator = StandardPagination()
+        page = paginator.paginate_queryset(orders, request, view=self)
+        return paginator.get_paginated_response(OrderSummarySerializer(page, many=True).data)
+
+
+class OrderDetailApi(APIView):
+    @extend_schema(
+        operation_id="orders_retrieve",
+        responses={200: OrderDetailSerializer, **COMMON_ERRORS, 404: error_response("not_found")},
+    )
+    def get(self, request: Request, order_id: int) -> Response:
+        order = order_get_for_customer(customer=request.user, order_id=order_id)
+        return Response(OrderDetailSerializer(order).data)
+
+
+class OrderCancelApi(APIView):
+    @extend_schema(
+        operation_id="orders_cancel",
+        request=CancelInputSerializer,
+        responses={
+            200: OrderDetailSerializer,
+            **COMMON_ERRORS,
+            404: error_response("not_found"),
+            409: error_response("order_not_cancellable"),
+        },
+        description="Cancel an unpaid order; its stock goes back on sale at once.",
+    )
+    def post(self, request: Request, order_id: int) -> Response:
+        data = CancelInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        order = order_get_for_customer(customer=request.user, order_id=order_id)
+        cancel_order(
+            order_id=order.pk,
+            actor_type=ActorType.CUSTOMER,
+            actor=request.user,
+            reason=data.validated_data["reason"],
+        )
+        order = order_get_for_customer(customer=request.user, order_id=order_id)
+        return Response(OrderDetailSerializer(order).data)

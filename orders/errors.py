@@ -1,0 +1,67 @@
+from config.errors import DomainError
+
+
+class InvalidTransition(DomainError):
+    code = "invalid_transition"
+    http_status = 409
+    message = "The order cannot make this change in its current state."
+
+
+class OrderNotCancellable(DomainError):
+    code = "order_not_cancellable"
+    http_status = 409
+    message = "Only unpaid orders can be cancelled by the customer."
+
+
+class CartEmpty(DomainError):
+    code = "cart_empty"
+    http_status = 400
+    message = "The cart is empty."
+
+
+class PriceChanged(DomainError):
+    code = "price_changed"
+    http_status = 409
+    message = "Prices changed since the cart was shown; review the new total."
+
+
+class PaymentMethodNotAllowed(DomainError):
+    code = "payment_method_not_allowed"
+    http_status = 400
+    message = "This payment method is not available."
+
+
+class IdempotencyKeyRequired(DomainError):
+    code = "idempotency_key_required"
+    http_status = 400
+    message = "Send an Idempotency-Key header (a unique value per checkout attempt)."
+
+
+class IdempotencyKeyInvalid(DomainError):
+    code = "idempotency_key_invalid"
+    http_status = 400
+    message = "The Idempotency-Key must be 1 to 255 visible ASCII characters."
+
+
+class IdempotencyKeyReused(DomainError):
+    code = "idempotency_key_reused"
+    http_status = 422
+    message = "This Idempotency-Key was used with a different request body."
+
+
+class RequestInProgress(DomainError):
+    code = "request_in_progress"
+    http_status = 409
+    message = "A request with this Idempotency-Key is still being processed; retry shortly."
+
+
+class RefundInvalid(DomainError):
+    code = "refund_invalid"
+    http_status = 409
+    message = "The refund does not match the order."
+
+
+class PaymentMismatch(DomainError):
+    code = "payment_mismatch"
+    http_status = 409
+    message = "The payment's amount or currency does not match the order."

@@ -1,0 +1,139 @@
+"""Idempotency-Key handling for checkout, as Stripe and the IETF draft describe it.
+
+A key is claimed by inserting its row in a short transaction of its own: the unique
+(customer, key) constraint decides a race, so of two simultaneous requests exactly one wins and
+the other sees the row (409 while it is in progress). The winner completes the row with its
+response inside the same transaction that creates the order, so "order exists" and "key
+completed" commit together. A request that fails gives its key back (nothing was created),
+so the client may retry with the same key.
+"""
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from orders.errors import (
+    IdempotencyKeyInvalid,
+    IdempotencyKeyRequired,
+    IdempotencyKeyReused,
+    RequestInProgress,
+)
+from orders.models import IdempotencyKey, Order
+
+KEY_LIFETIME = timedelta(hours=24)
+# A claim older than this is from a process that died mid-request (its transaction rolled
+# back); it may be taken over. Completion checks the claim is still ours, so this is safe.
+ABANDONED_AFTER = timedelta(minutes=5)
+_VALID_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+
+@dataclass(frozen=True)
+class Claim:
+    key_id: int
+
+
+@dataclass(frozen=True)
+class Replay:
+    status: int
+    body: dict[str, Any]
+
+
+def validate_key(raw: str | None) -> str:
+    if raw is None or raw.strip() == "":
+        raise IdempotencyKeyRequired()
+    key = raw.strip()
+    if not _VALID_KEY.match(key):
+        raise IdempotencyKeyInvalid()
+    return key
+
+
+def fingerprint(body: Any) -> str:
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), cls=DjangoJSONEncoder)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def as_json(body: Any) -> Any:
+    """The body exactly as it will be stored and replayed (Decimals, dates as strings)."""
+    return json.loads(json.dumps(body, cls=DjangoJSONEncoder))
+
+
+def claim_key(
+    *,
+    customer: Any,
+    key: str,
+    fingerprint: str,
+    scope: str = "checkout",
+    now: datetime | None = None,
+) -> Claim | Replay:
+    """Claim ``key`` for this request, or return the stored response to replay.
+
+    ``scope`` names the endpoint, so one customer's key for checkout and for another
+    idempotent endpoint (e.g. paying an order) never collide.
+
+    Raises ``IdempotencyKeyReused`` (422) when the key came with another body and
+    ``RequestInProgress`` (409) while the first request still runs.
+    """
+    now = now or timezone.now()
+    for _attempt in range(3):
+        try:
+            with transaction.atomic():
+                row = IdempotencyKey.objects.create(
+                    customer=customer, scope=scope, key=key, fingerprint=fingerprint, created_at=now
+                )
+            return Claim(key_id=row.pk)
+        except IntegrityError:
+            pass
+        existing = IdempotencyKey.objects.filter(customer=customer, scope=scope, key=key).first()
+        if existing is None:
+            continue  # given back between our insert and our read
+        expired = existing.created_at <= now - KEY_LIFETIME
+        abandoned = (
+            existing.status == IdempotencyKey.Status.IN_PROGRESS
+            and existing.created_at <= now - ABANDONED_AFTER
+        )
+        if expired or abandoned:
+            IdempotencyKey.objects.filter(
+                pk=existing.pk, status=existing.status, created_at=existing.created_at
+            ).delete()
+            continue
+        if existing.fingerprint != fingerprint:
+            raise IdempotencyKeyReused()
+        if existing.status == IdempotencyKey.Status.IN_PROGRESS:
+            raise RequestInProgress()
+        return Replay(status=existing.response_status or 200, body=existing.response_body or {})
+    raise RequestInProgress()
+
+
+def complete_key(*, claim: Claim, status: int, body: Any, order: Order | None) -> None:
+    """Store the response; call inside the transaction that did the work."""
+    updated = IdempotencyKey.objects.filter(
+        pk=claim.key_id, status=IdempotencyKey.Status.IN_PROGRESS
+    ).update(
+        status=IdempotencyKey.Status.COMPLETED,
+        response_status=status,
+        response_body=body,
+        order=order,
+    )
+    if updated != 1:
+        # Our claim was taken over as abandoned; undo our work rather than answer twice.
+        raise RequestInProgress()
+
+
+def release_key(*, claim: Claim) -> None:
+    """Give the key back after a failed request that wrote nothing."""
+    IdempotencyKey.objects.filter(
+        pk=claim.key_id, status=IdempotencyKey.Status.IN_PROGRESS
+    ).delete()
+
+
+def purge_expired_keys(*, now: datetime | None = None) -> int:
+    now = now or timezone.now()
+    deleted, _ = IdempotencyKey.objects.filter(created_at__lte=now - KEY_LIFETIME).delete()
+    return deleted

@@ -1,0 +1,48 @@
+"""Order operations. Import from here: ``from orders.services import mark_paid``."""
+
+from orders.services.checkout import PlacedOrder, place_order
+from orders.services.lifecycle import (
+    PaymentMismatch,
+    accept_cash_on_delivery,
+    archive_order,
+    cancel_order,
+    expire_order,
+    expire_overdue_orders,
+    flag_order,
+    mark_delivered,
+    mark_in_transit,
+    mark_paid,
+    mark_payment_failed,
+    mark_ready_for_shipment,
+    mark_shipped,
+    open_dispute,
+    record_cash_collected,
+    refund_order,
+    resolve_dispute,
+    retry_payment,
+    start_processing,
+)
+
+__all__ = [
+    "PaymentMismatch",
+    "PlacedOrder",
+    "accept_cash_on_delivery",
+    "archive_order",
+    "cancel_order",
+    "expire_order",
+    "expire_overdue_orders",
+    "flag_order",
+    "mark_delivered",
+    "mark_in_transit",
+    "mark_paid",
+    "mark_payment_failed",
+    "mark_ready_for_shipment",
+    "mark_shipped",
+    "open_dispute",
+    "place_order",
+    "record_cash_collected",
+    "refund_order",
+    "resolve_dispute",
+    "retry_payment",
+    "start_processing",
+]

@@ -1,0 +1,95 @@
+"""Shared machinery of the order services: lock the row, run the transition, log it."""
+
+from collections.abc import Mapping
+from typing import Any
+
+from django_fsm import can_proceed
+
+from config.errors import NotFound
+from orders.errors import InvalidTransition
+from orders.events import record_event
+from orders.models import Order, OrderItem
+from orders.states import ActorType
+
+
+def lock_order(order_id: int) -> Order:
+    """The order row, locked until the surrounding transaction ends."""
+    try:
+        return Order.objects.select_for_update(of=("self",)).get(pk=order_id)
+    except Order.DoesNotExist:
+        raise NotFound("Order not found.", details={"order_id": order_id}) from None
+
+
+def allowed_targets(order: Order) -> list[str]:
+    targets = set()
+    for transition in order.get_available_state_transitions():
+        target = transition.target
+        targets.add(target if isinstance(target, str) else order.state_before_dispute)
+    return sorted(t for t in targets if t)
+
+
+def _declared_target(order: Order, method_name: str) -> str:
+    meta = getattr(type(order), method_name)._django_fsm
+    targets = {t.target for t in meta.transitions.values()}
+    target = next(iter(targets))
+    if isinstance(target, str):
+        return target
+    return order.state_before_dispute or "state_before_dispute"
+
+
+def refuse(order: Order, target: str) -> InvalidTransition:
+    return InvalidTransition(
+        f"An order in state {order.state!r} cannot move to {target!r}.",
+        details={"from": order.state, "to": target, "allowed": allowed_targets(order)},
+    )
+
+
+def apply_transition(order: Order, method_name: str, **kwargs: Any) -> str:
+    """Run the named transition on the locked order (in memory); returns the previous state.
+
+    Raises ``InvalidTransition`` (409) when the state machine refuses, before any change.
+    """
+    method = getattr(order, method_name)
+    if not can_proceed(method):
+        raise refuse(order, _declared_target(order, method_name))
+    from_state = order.state
+    method(**kwargs)
+    return from_state
+
+
+def transition_and_log(
+    order: Order,
+    method_name: str,
+    *,
+    kind: str,
+    actor_type: str,
+    actor: Any,
+    reason: str = "",
+    payload: Mapping[str, Any] | None = None,
+    **kwargs: Any,
+) -> Order:
+    from_state = apply_transition(order, method_name, **kwargs)
+    order.save()
+    record_event(
+        order=order,
+        kind=kind,
+        from_state=from_state,
+        actor_type=actor_type,
+        actor=actor,
+        reason=reason,
+        payload=dict(payload or {}),
+    )
+    return order
+
+
+def order_lines(order: Order) -> dict[int, int]:
+    """{product_id: quantity} of the order's items."""
+    lines: dict[int, int] = {}
+    for product_id, quantity in OrderItem.objects.filter(
+        order=order, product__isnull=False
+    ).values_list("product_id", "quantity"):
+        lines[product_id] = lines.get(product_id, 0) + quantity
+    return lines
+
+
+SYSTEM = ActorType.SYSTEM

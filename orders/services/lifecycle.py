@@ -1,0 +1,493 @@
+"""Every change to a placed order: one function per operation.
+
+Each function: opens a transaction, locks the order row, asks the state machine, changes
+stock through ``inventory.services`` when the operation moves stock, saves, and writes one
+``OrderEvent`` — all in that one transaction. Arguments are keyword-only; ``actor_type`` is
+one of ``orders.states.ActorType`` and ``actor`` the user (staff or customer) when there is one.
+"""
+
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from inventory import services as inventory
+from inventory.errors import InsufficientStock
+from orders.errors import InvalidTransition, OrderNotCancellable, PaymentMismatch, RefundInvalid
+from orders.events import record_event
+from orders.models import Order, OrderItem
+from orders.payment_methods import payment_method_or_none
+from orders.services._base import (
+    apply_transition,
+    lock_order,
+    order_lines,
+    refuse,
+    transition_and_log,
+)
+from orders.states import UNPAID_STATES, ActorType, OrderState, PaymentStatus
+
+S = OrderState
+
+
+# --- payment ---------------------------------------------------------------------------------
+def mark_paid(
+    *,
+    order_id: int,
+    amount: Decimal,
+    currency: str,
+    actor_type: str = ActorType.GATEWAY,
+    actor: Any = None,
+    reason: str = "",
+    payload: Mapping[str, Any] | None = None,
+) -> Order:
+    """The money arrived: pending_payment/payment_failed → paid, and the stock is deducted.
+
+    When the order's locks expired (a late payment) the units are taken only if still free;
+    otherwise the order is paid but flagged ``needs_attention`` (never oversold) and the
+    event's payload lists the short products for the refund-or-restock decision.
+    A wrong amount or currency raises ``PaymentMismatch`` and changes nothing.
+    """
+    with transaction.atomic():
+        order = lock_order(order_id)
+        if Decimal(amount) != order.total or currency != order.currency:
+            raise PaymentMismatch(
+                details={
+                    "expected": {"amount": str(order.total), "currency": order.currency},
+                    "received": {"amount": str(amount), "currency": currency},
+                }
+            )
+        from_state = apply_transition(order, "mark_paid")
+        event_payload: dict[str, Any] = {"amount": str(amount), "currency": currency}
+        try:
+            inventory.commit(owner=order.number, lines=order_lines(order))
+        except InsufficientStock as short:
+            inventory.release(owner=order.number)
+            order.needs_attention = True
+            order.attention_reason = "out_of_stock_after_payment"
+            event_payload["stock"] = "short"
+            event_payload["short_products"] = short.details["products"]
+        else:
+            order.stock_deducted = True
+            event_payload["stock"] = "deducted"
+        event_payload.update(payload or {})
+        order.save()
+        record_event(
+            order=order,
+            kind="paid",
+            from_state=from_state,
+            actor_type=actor_type,
+            actor=actor,
+            reason=reason,
+            payload=event_payload,
+        )
+    return order
+
+
+def mark_payment_failed(
+    *,
+    order_id: int,
+    actor_type: str = ActorType.GATEWAY,
+    actor: Any = None,
+    reason: str = "",
+    payload: Mapping[str, Any] | None = None,
+) -> Order:
+    """The payment attempt failed: pending_payment → payment_failed, and the stock is released."""
+    with transaction.atomic():
+        order = lock_order(order_id)
+        from_state = apply_transition(order, "mark_payment_failed")
+        released = inventory.release(owner=order.number)
+        return _save_and_log(
+            order,
+            from_state=from_state,
+            kind="payment_failed",
+            actor_type=actor_type,
+            actor=actor,
+            reason=reason,
+            payload={"locks_released": released, **(payload or {})},
+        )
+
+
+def retry_payment(
+    *,
+    order_id: int,
+    actor_type: str = ActorType.CUSTOMER,
+    actor: Any = None,
+    reason: str = "",
+    now: datetime | None = None,
+) -> Order:
+    """payment_failed → pending_payment, holding the stock again (``insufficient_stock`` if it
+    is gone, and then nothing changes)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        order = lock_order(order_id)
+        from_state = apply_transition(order, "retry_payment")
+        # The order keeps its method even if it is no longer offered to new checkouts.
+        method = payment_method_or_none(order.payment_method)
+        inventory.release(owner=order.number)
+        inventory.reserve(
+            lines=order_lines(order),
+            owner=order.number,
+            expires_at=method.lock_expires_at(now, order.expires_at)
+            if method
+            else order.expires_at,
+            now=now,
+        )
+        return _save_and_log(
+            order,
+            from_state=from_state,
+            kind="payment_retried",
+            actor_type=actor_type,
+            actor=actor,
+            reason=reason,
+        )
+
+
+def accept_cash_on_delivery(*, order_id: int, actor: Any, reason: str = "") -> Order:
+    """Staff accept a COD order: pending_payment → processing, and its stock is deducted."""
+    with transaction.atomic():
+        order = lock_order(order_id)
+        from_state = apply_transition(order, "accept_cash_on_delivery")
+        inventory.commit(owner=order.number, lines=order_lines(order))
+        order.stock_deducted = True
+        return _save_and_log(
+            order,
+            from_state=from_state,
+            kind="cod_accepted",
+            actor_type=ActorType.STAFF,
+            actor=actor,
+            reason=reason,
+        )
+
+
+def record_cash_collected(*, order_id: int, amount: Decimal, actor: Any, reason: str = "") -> Order:
+    """The courier collected the cash of a COD order: payment_status → paid (state unchanged)."""
+    with transaction.atomic():
+        order = lock_order(order_id)
+        if (
+            not order.is_cash_on_delivery
+            or order.payment_status != PaymentStatus.PENDING
+            or order.state
+            not in (S.PROCESSING, S.READY_FOR_SHIPMENT, S.SHIPPED, S.IN_TRANSIT, S.DELIVERED)
+        ):
+            raise InvalidTransition(
+                "Cash can be recorded only for an accepted, unpaid cash-on-delivery order.",
+                details={"state": order.state, "payment_status": order.payment_status},
+            )
+        if Decimal(amount) != order.total:
+            raise PaymentMismatch(details={"expected": str(order.total), "received": str(amount)})
+        order.payment_status = PaymentStatus.PAID
+        order.paid_at = timezone.now()
+        return _save_and_log(
+            order,
+            from_state=order.state,
+            kind="cash_collected",
+            actor_type=ActorType.STAFF,
+            actor=actor,
+            reason=reason,
+            payload={"amount": str(amount), "currency": order.currency},
+        )
+
+
+# --- cancellation ----------------------------------------------------------------------------
+def cancel_order(
+    *,
+    order_id: int,
+    actor_type: str,
+    actor: Any = None,
+    reason: str = "",
+) -> Order:
+    """Cancel, choosing the edge by state:
+
+    - unpaid (pending_payment, payment_failed): locks released — customers may do only this;
+    - paid, processing, ready_for_shipment (staff): deducted stock restored; the money goes
+      back through a refund, recorded later with ``refund_order``;
+    - shipped / in_transit, cash on delivery only (delivery refused): stock restored.
+    """
+    with transaction.atomic():
+        order = lock_order(order_id)
+        if order.state in UNPAID_STATES:
+            from_state = apply_transition(order, "cancel_unpaid")
+            released = inventory.release(owner=order.number)
+            payload: dict[str, Any] = {"locks_released": released}
+        elif actor_type == ActorType.CUSTOMER:
+            raise OrderNotCancellable(details={"state": order.state})
+        elif order.state in (S.PAID, S.PROCESSING, S.READY_FOR_SHIPMENT):
+            from_state = apply_transition(order, "cancel_paid")
+            payload = {"restocked": _restock_everything(order)}
+        elif order.state in (S.SHIPPED, S.IN_TRANSIT):
+            from_state = apply_transition(order, "cancel_refused_delivery")
+            payload = {"restocked": _restock_everything(order)}
+        else:
+            raise refuse(order, S.CANCELLED)
+        return _save_and_log(
+            order,
+            from_state=from_state,
+            kind="cancelled",
+            actor_type=actor_type,
+            actor=actor,
+            reason=reason,
+            payload=payload,
+        )
+
+
+def expire_order(*, order_id: int, now: datetime | None = None) -> Order | None:
+    """Cancel an unpaid order past its ``expires_at`` (system). Returns None when the order is
+    no longer due (paid meanwhile, already cancelled, or not expired): safe to run twice."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        order = lock_order(order_id)
+        if order.state not in UNPAID_STATES or order.expires_at is None or order.expires_at > now:
+            return None
+        from_state = apply_transition(order, "cancel_unpaid")
+        released = inventory.release(owner=order.number)
+        return _save_and_log(
+            order,
+            from_state=from_state,
+            kind="expired",
+            actor_type=ActorType.SYSTEM,
+            actor=None,
+            payload={"locks_released": released},
+        )
+
+
+def expire_overdue_orders(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Expire up to ``limit`` overdue unpaid orders, one short transaction each."""
+    now = now or timezone.now()
+    due = Order.objects.filter(state__in=UNPAID_STATES, expires_at__lte=now).order_by("expires_at")
+    count = 0
+    for order_id in list(due.values_list("pk", flat=True)[:limit]):
+        if expire_order(order_id=order_id, now=now) is not None:
+            count += 1
+    return count
+
+
+# --- fulfilment ------------------------------------------------------------------------------
+def _fulfilment_step(method_name: str, kind: str):
+    def step(
+        *, order_id: int, actor: Any, actor_type: str = ActorType.STAFF, reason: str = ""
+    ) -> Order:
+        with transaction.atomic():
+            order = lock_order(order_id)
+            return transition_and_log(
+                order, method_name, kind=kind, actor_type=actor_type, actor=actor, reason=reason
+            )
+
+    step.__name__ = method_name
+    step.__doc__ = f"Staff fulfilment step ({kind})."
+    return step
+
+
+start_processing = _fulfilment_step("start_processing", "processing_started")
+mark_ready_for_shipment = _fulfilment_step("mark_ready_for_shipment", "ready_for_shipment")
+mark_in_transit = _fulfilment_step("mark_in_transit", "in_transit")
+mark_delivered = _fulfilment_step("mark_delivered", "delivered")
+archive_order = _fulfilment_step("archive", "archived")
+
+
+def mark_shipped(
+    *,
+    order_id: int,
+    tracking_number: str,
+    carrier: str,
+    actor: Any,
+    actor_type: str = ActorType.STAFF,
+    reason: str = "",
+) -> Order:
+    """ready_for_shipment → shipped, recording the parcel's tracking number and carrier."""
+    with transaction.atomic():
+        order = lock_order(order_id)
+        return transition_and_log(
+            order,
+            "mark_shipped",
+            kind="shipped",
+            actor_type=actor_type,
+            actor=actor,
+            reason=reason,
+            payload={"tracking_number": tracking_number, "carrier": carrier},
+            tracking_number=tracking_number,
+            carrier=carrier,
+        )
+
+
+# --- refunds and disputes --------------------------------------------------------------------
+def refund_order(
+    *,
+    order_id: int,
+    amount: Decimal,
+    restock: Mapping[int, int] | None = None,
+    actor_type: str = ActorType.STAFF,
+    actor: Any = None,
+    reason: str = "",
+    payload: Mapping[str, Any] | None = None,
+) -> Order:
+    """Record a refund of ``amount`` (money already returned by the payments service).
+
+    The order moves to ``refunded`` when everything paid is back, else ``partially_refunded``.
+    A cancelled order keeps its state and only its payment status changes. ``restock`` maps
+    OrderItem ids to units put back on the shelf (only units that were deducted).
+    """
+    amount = Decimal(amount)
+    with transaction.atomic():
+        order = lock_order(order_id)
+        full = amount == order.total - order.amount_refunded
+        if order.payment_status not in (PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED):
+            raise refuse(order, S.REFUNDED if full else S.PARTIALLY_REFUNDED)
+        remaining = order.total - order.amount_refunded
+        if amount <= 0 or amount > remaining:
+            raise RefundInvalid(details={"amount": str(amount), "refundable": str(remaining)})
+        restocked = _restock(order, restock or {})
+        order.amount_refunded += amount
+        if order.state == S.CANCELLED:
+            from_state = order.state
+            order.payment_status = (
+                PaymentStatus.REFUNDED if full else PaymentStatus.PARTIALLY_REFUNDED
+            )
+            kind = "refund_recorded"
+        else:
+            from_state = apply_transition(order, "refund_fully" if full else "refund_partially")
+            kind = "refunded" if full else "partially_refunded"
+        return _save_and_log(
+            order,
+            from_state=from_state,
+            kind=kind,
+            actor_type=actor_type,
+            actor=actor,
+            reason=reason,
+            payload={"amount": str(amount), "restocked": restocked, **(payload or {})},
+        )
+
+
+def open_dispute(
+    *,
+    order_id: int,
+    actor_type: str = ActorType.GATEWAY,
+    actor: Any = None,
+    reason: str = "",
+    payload: Mapping[str, Any] | None = None,
+) -> Order:
+    """A chargeback was opened: → disputed, remembering the state to return to if won."""
+    with transaction.atomic():
+        order = lock_order(order_id)
+        return transition_and_log(
+            order,
+            "open_dispute",
+            kind="dispute_opened",
+            actor_type=actor_type,
+            actor=actor,
+            reason=reason,
+            payload=payload,
+        )
+
+
+def resolve_dispute(
+    *,
+    order_id: int,
+    won: bool,
+    actor_type: str = ActorType.GATEWAY,
+    actor: Any = None,
+    reason: str = "",
+    payload: Mapping[str, Any] | None = None,
+) -> Order:
+    """Won: back to the state before the dispute. Lost: → refunded (the money is gone)."""
+    with transaction.atomic():
+        order = lock_order(order_id)
+        return transition_and_log(
+            order,
+            "win_dispute" if won else "lose_dispute",
+            kind="dispute_won" if won else "dispute_lost",
+            actor_type=actor_type,
+            actor=actor,
+            reason=reason,
+            payload=payload,
+        )
+
+
+def flag_order(
+    *,
+    order_id: int,
+    reason: str,
+    actor_type: str = ActorType.SYSTEM,
+    actor: Any = None,
+    payload: Mapping[str, Any] | None = None,
+) -> Order:
+    """Mark an order for staff attention (a payment mismatch, a late payment…)."""
+    with transaction.atomic():
+        order = lock_order(order_id)
+        order.needs_attention = True
+        order.attention_reason = reason[:200]
+        return _save_and_log(
+            order,
+            from_state=order.state,
+            kind="flagged",
+            actor_type=actor_type,
+            actor=actor,
+            reason=reason,
+            payload=payload,
+        )
+
+
+# --- helpers ---------------------------------------------------------------------------------
+def _save_and_log(
+    order: Order,
+    *,
+    from_state: str,
+    kind: str,
+    actor_type: str,
+    actor: Any,
+    reason: str = "",
+    payload: Mapping[str, Any] | None = None,
+) -> Order:
+    order.save()
+    record_event(
+        order=order,
+        kind=kind,
+        from_state=from_state,
+        actor_type=actor_type,
+        actor=actor,
+        reason=reason,
+        payload=dict(payload or {}),
+    )
+    return order
+
+
+def _restock_everything(order: Order) -> list[dict[str, int]]:
+    items = list(order.items.filter(product__isnull=False))
+    return _restock(order, {item.pk: item.quantity - item.quantity_restocked for item in items})
+
+
+def _restock(order: Order, quantities: Mapping[int, int]) -> list[dict[str, int]]:
+    """Put units of the order's items back on stock; returns what was restocked."""
+    wanted = {int(item_id): int(qty) for item_id, qty in quantities.items() if int(qty) != 0}
+    if not wanted:
+        return []
+    if not order.stock_deducted:
+        raise RefundInvalid(
+            "Nothing to restock: this order's stock was never deducted.",
+            details={"restock": {str(k): v for k, v in wanted.items()}},
+        )
+    items = {item.pk: item for item in order.items.filter(pk__in=list(wanted))}
+    problems = [
+        {"item_id": item_id, "requested": qty, "restockable": _restockable(items.get(item_id))}
+        for item_id, qty in wanted.items()
+        if qty < 0 or item_id not in items or qty > _restockable(items[item_id])
+    ]
+    if problems:
+        raise RefundInvalid(
+            "Some items cannot be restocked that much.", details={"items": problems}
+        )
+    inventory.restore(lines=[(items[i].product_id, qty) for i, qty in wanted.items()])
+    for item_id, qty in wanted.items():
+        items[item_id].quantity_restocked += qty
+    OrderItem.objects.bulk_update(list(items.values()), ["quantity_restocked"])
+    return [
+        {"item_id": i, "product_id": items[i].product_id, "quantity": q} for i, q in wanted.items()
+    ]
+
+
+def _restockable(item: OrderItem | None) -> int:
+    if item is None or item.product_id is None:
+        return 0
+    return item.quantity - item.quantity_restocked

@@ -1,0 +1,197 @@
+"""The one HTTP client every gateway goes through: timeouts, bounded retries, typed failures.
+
+Retries only happen for calls that are safe to repeat: reads (GET) and POSTs carrying an
+idempotency key the gateway honours (Stripe). A POST without one (Paystack initialize and
+refund, Flutterwave payments and refund) is sent exactly once: if the answer is lost we do not
+know whether the gateway acted, and the caller settles that by verifying later.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import requests
+
+from payments.providers.errors import GatewayBadResponse, GatewayUnavailable
+
+logger = logging.getLogger(__name__)
+
+
+def _real_sleep(seconds: float) -> None:
+    time.sleep(seconds)
+
+
+# The sleep used between retries when a client is given none; tests swap it to not wait.
+backoff_sleep: Callable[[float], None] = _real_sleep
+
+# 409 is Stripe's "a request with this idempotency key is still running": safe to repeat.
+RETRYABLE_STATUSES = frozenset({409, 429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class HttpConfig:
+    connect_timeout: float = 5.0
+    read_timeout: float = 20.0
+    max_retries: int = 2
+    backoff_base: float = 0.5
+    backoff_cap: float = 8.0
+
+
+@dataclass(frozen=True)
+class GatewayResponse:
+    status_code: int
+    body: Any  # parsed JSON: dicts, lists, str, bool, int and Decimal (never float)
+    headers: Mapping[str, str]
+
+
+def backoff_delay(attempt: int, config: HttpConfig, rand: Callable[[], float] = random.random):
+    """Exponential backoff with jitter: base * 2**attempt, scaled by a random factor in [0.5, 1)."""
+    ceiling = min(config.backoff_cap, config.backoff_base * (2**attempt))
+    return ceiling * (0.5 + rand() / 2)
+
+
+def encode_json(payload: Any) -> bytes:
+    """JSON with Decimals written as exact numbers (json.dumps would refuse or need floats)."""
+    decimals: list[Decimal] = []
+
+    def placeholder(value: Any) -> str:
+        if isinstance(value, Decimal):
+            decimals.append(value)
+            return f"\x00decimal{len(decimals) - 1}\x00"
+        raise TypeError(f"Cannot encode {type(value).__name__} as JSON")
+
+    text = json.dumps(payload, default=placeholder, separators=(",", ":"))
+    for index, value in enumerate(decimals):
+        text = text.replace(f'"\\u0000decimal{index}\\u0000"', format(value, "f"))
+    return text.encode()
+
+
+def decode_json(raw: bytes | str) -> Any:
+    """Parse JSON keeping every non-integer number as Decimal."""
+    return json.loads(raw, parse_float=Decimal)
+
+
+class GatewayHttpClient:
+    """A requests.Session bound to one gateway's base URL and auth headers."""
+
+    def __init__(
+        self,
+        *,
+        gateway: str,
+        base_url: str,
+        headers: Mapping[str, str],
+        config: HttpConfig,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        self.gateway = gateway
+        self.base_url = base_url.rstrip("/")
+        self.config = config
+        self._sleep = sleep
+        self._session = requests.Session()
+        self._session.headers.update(headers)
+
+    def close(self) -> None:
+        self._session.close()
+
+    def get(self, path: str, *, params: Mapping[str, Any] | None = None) -> GatewayResponse:
+        return self._send("GET", path, params=params, retry=True)
+
+    def post_json(self, path: str, payload: Any) -> GatewayResponse:
+        return self._send(
+            "POST",
+            path,
+            data=encode_json(payload),
+            headers={"Content-Type": "application/json"},
+            retry=False,
+        )
+
+    def post_form(
+        self, path: str, form: list[tuple[str, str]], *, idempotency_key: str | None
+    ) -> GatewayResponse:
+        """Form POST; with an idempotency key it is repeated on transient failures."""
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key
+        return self._send(
+            "POST", path, data=form, headers=headers, retry=idempotency_key is not None
+        )
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        retry: bool,
+        params: Mapping[str, Any] | None = None,
+        data: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> GatewayResponse:
+        url = f"{self.base_url}{path}"
+        attempts = 1 + (max(self.config.max_retries, 0) if retry else 0)
+        for attempt in range(attempts):
+            last_attempt = attempt == attempts - 1
+            try:
+                response = self._session.request(
+                    method,
+                    url,
+                    params=params,
+                    data=data,
+                    headers=headers,
+                    timeout=(self.config.connect_timeout, self.config.read_timeout),
+                    allow_redirects=False,
+                )
+            except requests.RequestException as exc:
+                logger.warning(
+                    "%s %s %s failed (attempt %d/%d): %s",
+                    self.gateway,
+                    method,
+                    path,
+                    attempt + 1,
+                    attempts,
+                    type(exc).__name__,
+                )
+                if last_attempt:
+                    raise GatewayUnavailable(
+                        details={"gateway": self.gateway, "reason": type(exc).__name__}
+                    ) from exc
+            else:
+                if response.status_code not in RETRYABLE_STATUSES:
+                    return self._parse(response, method, path)
+                logger.warning(
+                    "%s %s %s answered %d (attempt %d/%d)",
+                    self.gateway,
+                    method,
+                    path,
+                    response.status_code,
+                    attempt + 1,
+                    attempts,
+                )
+                if last_attempt:
+                    raise GatewayUnavailable(
+                        details={"gateway": self.gateway, "status": response.status_code}
+                    )
+            (self._sleep or backoff_sleep)(backoff_delay(attempt, self.config))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _parse(self, response: requests.Response, method: str, path: str) -> GatewayResponse:
+        try:
+            body = decode_json(response.content)
+        except ValueError as exc:
+            logger.warning(
+                "%s %s %s answered %d with a body that is not JSON",
+                self.gateway,
+                method,
+                path,
+                response.status_code,
+            )
+            raise GatewayBadResponse(
+                details={"gateway": self.gateway, "status": response.status_code}
+            ) from exc
+        return GatewayResponse(response.status_code, body, response.headers)

@@ -1,0 +1,390 @@
+"""Stripe: hosted Checkout Session, verify by session + PaymentIntent, Refunds, signed webhooks.
+
+API calls go through our own HTTP client rather than the ``stripe`` SDK so that every gateway
+shares one timeout/retry/error policy and tests can inject the backoff sleep; Stripe's
+``Idempotency-Key`` makes its POSTs safe to retry, and we send one on every POST. The SDK is
+used where it is the reference: webhook signature verification.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any
+
+import stripe
+
+from payments.providers.base import (
+    CreatePaymentRequest,
+    DisputeInfo,
+    GatewayEvent,
+    PaymentSession,
+    RefundInfo,
+    RefundResult,
+    VerifyResult,
+    VerifyStatus,
+    header,
+    parse_timestamp,
+    reading_gateway_answer,
+    require_currency,
+)
+from payments.providers.errors import (
+    GatewayBadResponse,
+    GatewayRequestRejected,
+    InvalidSignature,
+    InvalidWebhookPayload,
+    PaymentDeclined,
+    PaymentNotFound,
+)
+from payments.providers.http import GatewayHttpClient, GatewayResponse, HttpConfig, decode_json
+from payments.providers.money import from_subunits, to_subunits
+
+GATEWAY = "stripe"
+DEFAULT_API_BASE = "https://api.stripe.com"
+SIGNATURE_HEADER = "stripe-signature"
+WEBHOOK_TOLERANCE_SECONDS = 300
+_REFUND_REASONS = frozenset({"duplicate", "fraudulent", "requested_by_customer"})
+_REFUND_STATUSES = {
+    "pending": "pending",
+    "requires_action": "pending",
+    "succeeded": "succeeded",
+    "failed": "failed",
+    "canceled": "failed",
+}
+_DISPUTE_WON = frozenset({"won", "warning_closed", "prevented"})
+
+
+def form_fields(params: Mapping[str, Any], prefix: str = "") -> list[tuple[str, str]]:
+    """Stripe's form encoding: {"a": {"b": [{"c": 1}]}} -> [("a[b][0][c]", "1")]."""
+    fields: list[tuple[str, str]] = []
+    for key, value in params.items():
+        name = f"{prefix}[{key}]" if prefix else str(key)
+        if isinstance(value, Mapping):
+            fields.extend(form_fields(value, name))
+        elif isinstance(value, list | tuple):
+            for index, item in enumerate(value):
+                item_name = f"{name}[{index}]"
+                if isinstance(item, Mapping):
+                    fields.extend(form_fields(item, item_name))
+                else:
+                    fields.append((item_name, str(item)))
+        elif value is not None:
+            fields.append((name, str(value).lower() if isinstance(value, bool) else str(value)))
+    return fields
+
+
+class StripeProvider:
+    name = GATEWAY
+    has_hosted_page = True
+
+    def __init__(
+        self,
+        *,
+        secret_key: str,
+        webhook_secret: str,
+        api_base: str = DEFAULT_API_BASE,
+        http: HttpConfig | None = None,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        if not secret_key:
+            raise ValueError("Stripe needs a secret key (STRIPE_SECRET_KEY).")
+        self._webhook_secret = webhook_secret
+        self._client = GatewayHttpClient(
+            gateway=GATEWAY,
+            base_url=api_base,
+            headers={"Authorization": f"Bearer {secret_key}"},
+            config=http or HttpConfig(),
+            sleep=sleep,
+        )
+
+    # --- API calls ------------------------------------------------------------------------
+
+    def create_payment(self, request: CreatePaymentRequest) -> PaymentSession:
+        currency = request.currency.upper()
+        our_metadata = {**request.metadata, "reference": request.reference}
+        params = {
+            "mode": "payment",
+            "line_items": [
+                {
+                    "price_data": {
+                        "currency": currency.lower(),
+                        "unit_amount": to_subunits(request.amount, currency),
+                        "product_data": {"name": request.description or request.reference},
+                    },
+                    "quantity": 1,
+                }
+            ],
+            "success_url": request.callback_url,
+            "cancel_url": request.cancel_url or request.callback_url,
+            "client_reference_id": request.reference,
+            "customer_email": request.email,
+            "metadata": our_metadata,
+            "payment_intent_data": {"metadata": our_metadata},
+        }
+        # One reference is one payment attempt, so it makes a stable idempotency key.
+        response = self._client.post_form(
+            "/v1/checkout/sessions",
+            form_fields(params),
+            idempotency_key=f"checkout-session-{request.reference}",
+        )
+        session = self._object(response, "create checkout session")
+        with reading_gateway_answer(GATEWAY, "create checkout session"):
+            gateway_ids = {"checkout_session_id": str(session["id"])}
+            if session.get("payment_intent"):
+                gateway_ids["payment_intent_id"] = _id_of(session["payment_intent"])
+            return PaymentSession(
+                reference=request.reference,
+                redirect_url=str(session["url"]),
+                instructions=None,
+                gateway_ids=gateway_ids,
+                raw=response.body,
+            )
+
+    def verify(
+        self, reference: str, *, gateway_ids: Mapping[str, str] | None = None
+    ) -> VerifyResult:
+        """Needs ``gateway_ids['checkout_session_id']`` from create_payment (Stripe cannot look a
+        session up by client_reference_id without its eventually-consistent search API)."""
+        session_id = (gateway_ids or {}).get("checkout_session_id")
+        if not session_id:
+            raise ValueError("Stripe verify needs gateway_ids['checkout_session_id'].")
+        response = self._client.get(
+            f"/v1/checkout/sessions/{session_id}", params={"expand[]": "payment_intent"}
+        )
+        if response.status_code == 404:
+            raise PaymentNotFound(details={"gateway": GATEWAY, "reference": reference})
+        session = self._object(response, "retrieve checkout session")
+        with reading_gateway_answer(GATEWAY, "retrieve checkout session"):
+            if session.get("client_reference_id") != reference:
+                raise ValueError("checkout session belongs to another reference")
+            intent = session.get("payment_intent")
+            intent = intent if isinstance(intent, dict) else None
+            status, failure = _verify_status(session, intent)
+            currency = str(session["currency"]).upper()
+            charged = intent.get("amount_received") if intent and status == "succeeded" else None
+            ids = {"checkout_session_id": str(session["id"])}
+            if session.get("payment_intent"):
+                ids["payment_intent_id"] = _id_of(session["payment_intent"])
+            if intent and intent.get("latest_charge"):
+                ids["charge_id"] = _id_of(intent["latest_charge"])
+            return VerifyResult(
+                reference=reference,
+                status=status,
+                amount=from_subunits(
+                    charged if charged is not None else session["amount_total"], currency
+                ),
+                currency=currency,
+                # Stripe exposes no payment time on the session or intent without expanding
+                # the charge; the webhook's event time is the one to record.
+                paid_at=None,
+                gateway_ids=ids,
+                gateway_status=f"{session['status']}/{session['payment_status']}"
+                + (f"/{intent['status']}" if intent else ""),
+                failure_reason=failure,
+                raw=response.body,
+            )
+
+    def refund(
+        self,
+        reference: str,
+        amount: Decimal | None,
+        reason: str,
+        *,
+        currency: str | None = None,
+        gateway_ids: Mapping[str, str] | None = None,
+        idempotency_key: str | None = None,
+    ) -> RefundResult:
+        intent_id = (gateway_ids or {}).get("payment_intent_id")
+        if not intent_id:
+            raise ValueError("Stripe refunds need gateway_ids['payment_intent_id'].")
+        params: dict[str, Any] = {
+            "payment_intent": intent_id,
+            "metadata": {"reference": reference, "reason": reason[:500]},
+        }
+        if reason in _REFUND_REASONS:
+            params["reason"] = reason
+        if amount is not None:
+            params["amount"] = to_subunits(amount, require_currency(currency))
+        response = self._client.post_form(
+            "/v1/refunds",
+            form_fields(params),
+            idempotency_key=f"refund-{idempotency_key}" if idempotency_key else None,
+        )
+        refund = self._object(response, "create refund")
+        with reading_gateway_answer(GATEWAY, "create refund"):
+            refund_currency = str(refund["currency"]).upper()
+            gateway_status = str(refund["status"])
+            return RefundResult(
+                reference=reference,
+                status=_REFUND_STATUSES.get(gateway_status, "pending"),  # type: ignore[arg-type]
+                amount=from_subunits(refund["amount"], refund_currency),
+                currency=refund_currency,
+                gateway_refund_id=str(refund["id"]),
+                gateway_status=gateway_status,
+                raw=response.body,
+            )
+
+    def _object(self, response: GatewayResponse, call: str) -> dict[str, Any]:
+        body = response.body
+        if not isinstance(body, dict):
+            raise GatewayBadResponse(details={"gateway": GATEWAY, "call": call})
+        if response.status_code >= 400:
+            error = body.get("error") if isinstance(body.get("error"), dict) else {}
+            details = {
+                "gateway": GATEWAY,
+                "call": call,
+                "status": response.status_code,
+                "gateway_code": error.get("code"),
+                "type": error.get("type"),
+            }
+            message = str(error.get("message") or "Stripe refused the request.")
+            if error.get("type") == "card_error" or response.status_code == 402:
+                raise PaymentDeclined(message, details=details)
+            raise GatewayRequestRejected(message, details=details)
+        return body
+
+    # --- Webhooks -------------------------------------------------------------------------
+
+    def parse_webhook(self, headers: Mapping[str, str], raw_body: bytes) -> list[GatewayEvent]:
+        signature = header(headers, SIGNATURE_HEADER)
+        if not signature or not self._webhook_secret:
+            raise InvalidSignature(details={"gateway": GATEWAY})
+        try:
+            payload = raw_body.decode("utf-8")
+            stripe.WebhookSignature.verify_header(
+                payload, signature, self._webhook_secret, tolerance=WEBHOOK_TOLERANCE_SECONDS
+            )
+        except (UnicodeDecodeError, stripe.SignatureVerificationError) as exc:
+            raise InvalidSignature(details={"gateway": GATEWAY}) from exc
+        try:
+            event = decode_json(raw_body)
+            event_type = str(event["type"])
+            obj = event["data"]["object"]
+            if not isinstance(obj, dict):
+                raise TypeError("data.object is not an object")
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InvalidWebhookPayload(details={"gateway": GATEWAY}) from exc
+        with reading_gateway_answer(GATEWAY, f"webhook {event_type}"):
+            return [_normalise(event, event_type, obj)]
+
+
+def _id_of(value: Any) -> str:
+    """An expandable field: either the id string or the expanded object."""
+    return str(value["id"] if isinstance(value, dict) else value)
+
+
+def _verify_status(
+    session: dict[str, Any], intent: dict[str, Any] | None
+) -> tuple[VerifyStatus, str | None]:
+    error = (intent or {}).get("last_payment_error") or None
+    failure = error.get("message") if isinstance(error, dict) else None
+    if session["payment_status"] == "paid" or (intent and intent.get("status") == "succeeded"):
+        return "succeeded", None
+    if intent and intent.get("status") == "canceled":
+        return "failed", failure or "canceled"
+    if session["status"] == "expired":
+        return ("failed", failure) if failure else ("abandoned", None)
+    # Still open (a declined card can be retried on the same page) or an async method pending.
+    return "pending", failure
+
+
+def _normalise(event: dict[str, Any], event_type: str, obj: dict[str, Any]) -> GatewayEvent:
+    common: dict[str, Any] = {
+        "gateway": GATEWAY,
+        "event_type": event_type,
+        "event_key": str(event["id"]),
+        "occurred_at": parse_timestamp(event.get("created")),
+        "raw": event,
+    }
+    metadata = obj.get("metadata") or {}
+    if event_type.startswith("checkout.session."):
+        return _checkout_session_event(event_type, obj, common)
+    if event_type in ("payment_intent.succeeded", "payment_intent.payment_failed"):
+        currency = str(obj["currency"]).upper()
+        succeeded = event_type == "payment_intent.succeeded"
+        error = obj.get("last_payment_error") or {}
+        return GatewayEvent(
+            kind="charge_succeeded" if succeeded else "charge_failed",
+            reference=metadata.get("reference"),
+            amount=from_subunits(obj["amount_received"] if succeeded else obj["amount"], currency),
+            currency=currency,
+            gateway_ids={"payment_intent_id": str(obj["id"])},
+            failure_reason=None if succeeded else error.get("message"),
+            **common,
+        )
+    if event_type in ("refund.created", "refund.updated", "refund.failed"):
+        currency = str(obj["currency"]).upper()
+        status = str(obj["status"])
+        kind = {"succeeded": "refund_processed", "failed": "refund_failed"}.get(status, "unknown")
+        ids = {"refund_id": str(obj["id"])}
+        if obj.get("payment_intent"):
+            ids["payment_intent_id"] = _id_of(obj["payment_intent"])
+        return GatewayEvent(
+            kind=kind,  # type: ignore[arg-type]
+            reference=metadata.get("reference"),
+            amount=from_subunits(obj["amount"], currency),
+            currency=currency,
+            gateway_ids=ids,
+            failure_reason=obj.get("failure_reason"),
+            refund=RefundInfo(
+                gateway_refund_id=str(obj["id"]), refund_reference=None, status=status
+            ),
+            **common,
+        )
+    if event_type in ("charge.dispute.created", "charge.dispute.closed"):
+        currency = str(obj["currency"]).upper()
+        amount = from_subunits(obj["amount"], currency)
+        opened = event_type == "charge.dispute.created"
+        status = "open" if opened else ("won" if obj["status"] in _DISPUTE_WON else "lost")
+        ids = {"dispute_id": str(obj["id"])}
+        if obj.get("payment_intent"):
+            ids["payment_intent_id"] = _id_of(obj["payment_intent"])
+        if obj.get("charge"):
+            ids["charge_id"] = _id_of(obj["charge"])
+        due = (obj.get("evidence_details") or {}).get("due_by")
+        return GatewayEvent(
+            kind="dispute_opened" if opened else "dispute_resolved",
+            # Disputes do not carry our metadata: the caller maps payment_intent_id to a payment.
+            reference=metadata.get("reference"),
+            amount=amount,
+            currency=currency,
+            gateway_ids=ids,
+            dispute=DisputeInfo(
+                gateway_dispute_id=str(obj["id"]),
+                status=status,  # type: ignore[arg-type]
+                reason=obj.get("reason"),
+                evidence_due=parse_timestamp(due),
+                amount=amount,
+                currency=currency,
+            ),
+            **common,
+        )
+    return GatewayEvent(
+        kind="unknown", reference=metadata.get("reference"), amount=None, currency=None, **common
+    )
+
+
+def _checkout_session_event(
+    event_type: str, session: dict[str, Any], common: dict[str, Any]
+) -> GatewayEvent:
+    paid = session.get("payment_status") == "paid"
+    if event_type == "checkout.session.async_payment_succeeded" or (
+        event_type == "checkout.session.completed" and paid
+    ):
+        kind = "charge_succeeded"
+    elif event_type == "checkout.session.async_payment_failed":
+        kind = "charge_failed"
+    else:  # completed but unpaid (async method still running), expired: nothing to book yet
+        kind = "unknown"
+    currency = str(session["currency"]).upper() if session.get("currency") else None
+    ids = {"checkout_session_id": str(session["id"])}
+    if session.get("payment_intent"):
+        ids["payment_intent_id"] = _id_of(session["payment_intent"])
+    return GatewayEvent(
+        kind=kind,  # type: ignore[arg-type]
+        reference=session.get("client_reference_id"),
+        amount=from_subunits(session["amount_total"], currency) if currency else None,
+        currency=currency,
+        gateway_ids=ids,
+        **common,
+    )

@@ -16,7 +16,6 @@ from celery.signals import (
     task_success,
 )
 
-from observability import metrics
 from observability.request_id import (
     clean_request_id,
     get_request_id,
@@ -25,6 +24,7 @@ from observability.request_id import (
     set_request_id,
 )
 from observability.task_context import reset_task_context, set_task_context
+from observability.task_metrics import record_task_outcome
 
 REQUEST_ID_TASK_HEADER = "request_id"
 _active: dict[str, tuple[Token, Token]] = {}
@@ -58,14 +58,14 @@ def leave_task(task_id: str | None = None, **kwargs) -> None:
 
 @task_success.connect(dispatch_uid="observability.count_success")
 def count_success(sender=None, **kwargs) -> None:
-    metrics.CELERY_TASKS.labels(getattr(sender, "name", "unknown"), "success").inc()
+    record_task_outcome(getattr(sender, "name", "unknown"), "success")
 
 
 @task_failure.connect(dispatch_uid="observability.count_failure")
 def count_failure(sender=None, **kwargs) -> None:
-    metrics.CELERY_TASKS.labels(getattr(sender, "name", "unknown"), "failure").inc()
+    record_task_outcome(getattr(sender, "name", "unknown"), "failure")
 
 
 @task_retry.connect(dispatch_uid="observability.count_retry")
 def count_retry(sender=None, **kwargs) -> None:
-    metrics.CELERY_TASKS.labels(getattr(sender, "name", "unknown"), "retry").inc()
+    record_task_outcome(getattr(sender, "name", "unknown"), "retry")

@@ -1,4 +1,4 @@
-"""Scrape-time gauges this app provides itself (other apps register their own)."""
+"""Scrape-time figures this app provides itself (other apps register their own)."""
 
 from collections.abc import Iterator
 
@@ -31,4 +31,7 @@ def notification_queue_depth() -> Iterator[Metric]:
 
 
 def register_builtin_sources() -> None:
+    from observability.task_metrics import celery_task_totals
+
     register_gauge_source(notification_queue_depth, name="notifications")
+    register_gauge_source(celery_task_totals, name="celery_tasks")

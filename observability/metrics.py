@@ -79,11 +79,7 @@ WEBHOOK_PROCESSING_LAG = Histogram(
 )
 
 # --- Infrastructure -------------------------------------------------------------------------
-CELERY_TASKS = Counter(
-    "celery_task",
-    "Celery task runs by task name and outcome (success, failure, retry).",
-    ["task", "outcome"],
-)
+# celery_task_total is counted in Redis by every worker: see observability.task_metrics.
 RATE_LIMIT_DECISIONS = Counter(
     "rate_limit_decisions",
     "Rate limiter decisions by scope and result "

@@ -299,3 +299,12 @@ def test_counters_of_several_processes_add_up_in_multiprocess_mode(tmp_path):
     assert value(scraped, "checkouts_total", outcome="out_of_stock") == 1
     # one file per process that counted
     assert len(list((tmp_path / "created-on-start").iterdir())) >= 3
+
+
+def test_a_task_still_runs_when_its_outcome_cannot_be_counted(caplog):
+    from tests.observability.test_ratelimit import DOWN_REDIS
+
+    with override_settings(CACHES=DOWN_REDIS), caplog.at_level("WARNING"):
+        assert ping.delay().get() == "pong"
+
+    assert "task outcome not counted: Redis unavailable" in caplog.messages

@@ -13,6 +13,7 @@ import pytest
 from observability.celery_signals import add_request_id_header
 from observability.logs import REDACTED, JsonFormatter, RedactSecretsFilter, RequestIdFilter
 from observability.request_id import get_request_id, reset_request_id, set_request_id
+from observability.task_metrics import task_outcome_counts
 from observability.tasks import ping
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -167,7 +168,9 @@ def test_a_worker_logs_with_the_id_of_the_request_that_queued_the_task(tmp_path,
         "DATABASE_URL": os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/shop"),
         "REDIS_URL": current_app.conf.broker_url,
         "LOG_FORMAT": "json",
+        "CACHE_KEY_PREFIX": _test_cache_prefix(),
     }
+    successes_before = task_outcome_counts().get(("observability.ping", "success"), 0)
     with log_file.open("w") as log:
         worker = subprocess.Popen(  # noqa: S603 - fixed argv, our own Celery app
             [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO",
@@ -188,6 +191,7 @@ def test_a_worker_logs_with_the_id_of_the_request_that_queued_the_task(tmp_path,
         assert response["X-Request-ID"] == "req-worker-1"
 
         line = _wait_for_log_line(log_file, "ping received", worker)
+        successes = _wait_for_count(("observability.ping", "success"), successes_before + 1)
     finally:
         current_app.conf.task_always_eager = True
         worker.terminate()
@@ -197,6 +201,25 @@ def test_a_worker_logs_with_the_id_of_the_request_that_queued_the_task(tmp_path,
     assert line["task_id"] == f"{queue}-task"
     assert line["task_name"] == "observability.ping"
     assert line["logger"] == "observability.tasks"
+    # the worker's outcome reaches this process' /metrics through Redis
+    assert successes == successes_before + 1
+
+
+def _test_cache_prefix() -> str:
+    from django.conf import settings
+
+    return settings.CACHES["default"]["KEY_PREFIX"]
+
+
+def _wait_for_count(key: tuple[str, str], expected: int) -> int:
+    import time
+
+    deadline = time.monotonic() + 30
+    count = task_outcome_counts().get(key, 0)
+    while count < expected and time.monotonic() < deadline:
+        time.sleep(0.1)  # polling Redis with a deadline
+        count = task_outcome_counts().get(key, 0)
+    return count
 
 
 def _wait_for_log_line(path: Path, message: str, process: subprocess.Popen) -> dict:

@@ -60,7 +60,7 @@ def redact(value: Any) -> Any:
     if isinstance(value, Mapping):
         return {k: REDACTED if is_secret_key(k) else redact(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return type(value)(redact(item) for item in value)
+        return [redact(item) for item in value]
     if isinstance(value, str):
         return redact_text(value)
     return value
@@ -100,7 +100,10 @@ class RedactSecretsFilter(logging.Filter):
         for key, value in list(vars(record).items()):
             if key in _STANDARD_ATTRS:
                 continue
-            setattr(record, key, REDACTED if is_secret_key(key) else redact(value))
+            try:
+                setattr(record, key, REDACTED if is_secret_key(key) else redact(value))
+            except Exception:  # a filter that raises would break the caller's log call
+                setattr(record, key, REDACTED)
         return True
 
 
@@ -119,9 +122,16 @@ class JsonFormatter(logging.Formatter):
         }
         for key, value in vars(record).items():
             if key not in _STANDARD_ATTRS and key not in entry:
-                entry[key] = value if isinstance(value, _JSON_TYPES) else redact_text(str(value))
+                entry[key] = value if isinstance(value, _JSON_TYPES) else _safe_str(value)
         if record.exc_info:
             entry["exception"] = redact_text(self.formatException(record.exc_info))
         if record.stack_info:
             entry["stack"] = self.formatStack(record.stack_info)
-        return json.dumps(entry, default=str, ensure_ascii=False)
+        return json.dumps(entry, default=_safe_str, ensure_ascii=False)
+
+
+def _safe_str(value: object) -> str:
+    try:
+        return redact_text(str(value))
+    except Exception:  # an object that cannot render itself must not lose the whole line
+        return f"<unprintable {type(value).__name__}>"

@@ -294,6 +294,24 @@ def test_objects_logged_as_extras_are_shown_as_redacted_text(json_log, rf):
     assert line["request"] == f"<WSGIRequest: GET '/api/orders/?token={REDACTED}&page=2'>"
 
 
+def test_odd_extras_never_break_the_log_call(json_log):
+    from collections import namedtuple
+
+    class Unprintable:
+        def __str__(self):
+            raise RuntimeError("cannot render")
+
+    Pair = namedtuple("Pair", "name token")
+    logging.getLogger("shop.test").warning(
+        "odd", extra={"pair": Pair("a", "password=x"), "mapping": {"broken": Unprintable()}}
+    )
+
+    [line] = json_log()
+    assert line["pair"] == ["a", f"password={REDACTED}"]
+    assert line["mapping"] == {"broken": "<unprintable Unprintable>"}
+    assert line["message"] == "odd"
+
+
 def test_secrets_in_exception_text_are_redacted(json_log):
     try:
         raise ValueError("gateway refused secret_key=sk_live_999")

@@ -1,5 +1,7 @@
 """System checks: a malformed rate or metrics setting stops the start, not the first request."""
 
+import ipaddress
+
 from django.conf import settings
 from django.core.checks import Error, Warning, register
 from django.core.exceptions import ImproperlyConfigured
@@ -37,3 +39,22 @@ def check_metrics_token(app_configs, **kwargs) -> list:
             )
         ]
     return []
+
+
+@register()
+def check_allow_lists(app_configs, **kwargs) -> list:
+    lists = {"METRICS_ALLOWED_IPS": settings.METRICS_ALLOWED_IPS}
+    for gateway, networks in settings.WEBHOOK_ALLOWED_IPS.items():
+        lists[f"WEBHOOK_ALLOWED_IPS_{gateway.upper()}"] = networks
+    errors = []
+    for name, networks in lists.items():
+        for network in networks:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                errors.append(
+                    Error(
+                        f"{name}: {network!r} is not an address or network", id="observability.E002"
+                    )
+                )
+    return errors

@@ -1,7 +1,12 @@
 """The client's address, trusting ``X-Forwarded-For`` only behind configured proxies."""
 
+import ipaddress
+import logging
+
 from django.conf import settings
 from django.http import HttpRequest
+
+logger = logging.getLogger(__name__)
 
 
 def client_ip(request: HttpRequest) -> str:
@@ -19,3 +24,18 @@ def client_ip(request: HttpRequest) -> str:
         if addresses:
             return addresses[-min(num_proxies, len(addresses))]
     return remote_addr
+
+
+def address_in(address: str, networks: list[str]) -> bool:
+    """True when ``address`` is one of ``networks`` (single addresses or CIDR blocks)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    for network in networks:
+        try:
+            if ip in ipaddress.ip_network(network, strict=False):
+                return True
+        except ValueError:
+            logger.warning("ignoring malformed network in an allow-list: %s", network)
+    return False

@@ -7,7 +7,6 @@ authenticate) and 404 otherwise.
 """
 
 import hmac
-import ipaddress
 import logging
 
 from django.conf import settings
@@ -15,25 +14,10 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
 from config.api import error_body
-from observability.client_ip import client_ip
+from observability.client_ip import address_in, client_ip
 from observability.metrics import render_metrics
 
 logger = logging.getLogger(__name__)
-
-
-def address_in(address: str, networks: list[str]) -> bool:
-    """True when ``address`` is one of ``networks`` (single addresses or CIDR blocks)."""
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    for network in networks:
-        try:
-            if ip in ipaddress.ip_network(network, strict=False):
-                return True
-        except ValueError:
-            logger.warning("ignoring malformed network in an allow-list: %s", network)
-    return False
 
 
 def _bearer_token(request: HttpRequest) -> str:

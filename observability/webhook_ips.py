@@ -20,8 +20,7 @@ from rest_framework.permissions import BasePermission
 
 from config.api import error_body
 from config.errors import DomainError
-from observability.client_ip import client_ip
-from observability.views import address_in
+from observability.client_ip import address_in, client_ip
 
 logger = logging.getLogger(__name__)
 

@@ -168,3 +168,41 @@ def test_a_failed_api_sign_in_is_logged_too(api_client, customer, caplog):
     [record] = [r for r in caplog.records if r.name == "security.login"]
     assert record.getMessage() == "login failed"
     assert len(record.email_hash) == 16
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("THROTTLE_LOGIN_RATE", "5 per minute"), ("AUTH_THROTTLE_RATE", "0/min")],
+)
+def test_a_malformed_rate_setting_stops_the_start(settings, name, value):
+    from observability.checks import check_rates
+
+    setattr(settings, name, value)
+
+    [error] = check_rates(None)
+    assert error.id == "observability.E001"
+    assert error.msg.startswith(f"{name}: ")
+
+
+def test_the_shipped_rates_pass_the_check():
+    from observability.checks import check_rates
+
+    assert check_rates(None) == []
+
+
+def test_a_malformed_allow_list_entry_stops_the_start(settings):
+    from observability.checks import check_allow_lists
+
+    settings.METRICS_ALLOWED_IPS = ["10.0.0.0/8", "not-an-ip"]
+    settings.WEBHOOK_ALLOWED_IPS = {"paystack": ["52.31.139.75", "52.31.139.999"]}
+
+    assert [error.msg for error in check_allow_lists(None)] == [
+        "METRICS_ALLOWED_IPS: 'not-an-ip' is not an address or network",
+        "WEBHOOK_ALLOWED_IPS_PAYSTACK: '52.31.139.999' is not an address or network",
+    ]
+
+
+def test_the_shipped_allow_lists_pass_the_check():
+    from observability.checks import check_allow_lists
+
+    assert check_allow_lists(None) == []

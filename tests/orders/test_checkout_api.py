@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from config.errors import DomainError
 from inventory.models import InventoryLock
+from notifications.models import Notification
 from orders.models import IdempotencyKey, Order, OrderEvent, OrderItem
 from shop.models import Address, CartItem, Product
 from shop.platform_settings import set_setting
@@ -31,6 +32,7 @@ def db_snapshot():
         "cart": list(CartItem.objects.order_by("pk").values_list("pk", "product_id", "quantity")),
         "addresses": Address.objects.count(),
         "keys": IdempotencyKey.objects.count(),
+        "notifications": Notification.objects.count(),
     }
 
 

@@ -104,6 +104,8 @@ def reserve(
         missing = sorted(set(wanted) - products.keys())
         if missing:
             raise ProductNotFound(details={"product_ids": missing})
+        # The one write before the check: a refusal below leaves the bound raised, which only
+        # over-counts (safe) and is corrected by the next exact check.
         bounds = _raise_hold_bounds(wanted)
         # Fast path: stock covers even the upper bound of what is held, so it covers the rest.
         unsure = {pid: qty for pid, qty in wanted.items() if bounds[pid] > products[pid].stock}

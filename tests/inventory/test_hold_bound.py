@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -54,9 +54,13 @@ def test_expired_locks_are_free_even_when_the_bound_still_counts_them():
     inventory.reserve(lines={product.pk: 2}, owner="B", expires_at=later())
     # The expired row still exists, so the exact bound is 2 + 2 until the sweep.
     assert bound_of(product) == 4
-    with pytest.raises(InsufficientStock):
+    with pytest.raises(InsufficientStock), transaction.atomic():  # as checkout calls it
         inventory.reserve(lines={product.pk: 1}, owner="C", expires_at=later())
-    assert bound_of(product) == 4  # the refused reserve changed nothing
+    assert bound_of(product) == 4  # the refused checkout changed nothing
+    with pytest.raises(InsufficientStock):  # a caller that catches and goes on
+        inventory.reserve(lines={product.pk: 1}, owner="C", expires_at=later())
+    assert bound_of(product) == 5  # over-counts (safe); the next exact check corrects it
+    assert InventoryLock.objects.filter(owner="C").count() == 0
 
 
 def test_fast_path_costs_three_statements_however_many_locks_exist():

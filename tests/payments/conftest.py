@@ -74,7 +74,7 @@ class Worker:
     def start(self) -> None:
         if self.process is not None and self.process.poll() is None:
             return
-        self.process = subprocess.Popen(
+        self.process = subprocess.Popen(  # noqa: S603 - our own argv, no shell
             [
                 sys.executable,
                 "-m",
@@ -153,7 +153,13 @@ def e2e(transactional_db, live_server, live_celery, gateway_settings, customer):
         ["paystack", "stripe", "flutterwave", "bank_transfer", "cod"],
     )
     for name in ("paystack", "stripe", "flutterwave"):
-        gateway_settings.by_name(name).webhook_target = f"{live_server.url}/api/webhooks/{name}/"
+        fake = gateway_settings.by_name(name)
+        fake.webhook_target = f"{live_server.url}/api/webhooks/{name}/"
+        with fake.lock:  # the fakes live for the module: forget the previous test's mischief
+            fake._faults.clear()
+            fake.held.clear()
+        fake.auto_deliver = True
+        fake.webhook_retries = 0
     return gateway_settings
 
 

@@ -47,7 +47,7 @@ def _wait_state(order_id: int, state: str) -> None:
 
 @pytest.mark.parametrize("gateway", GATEWAYS)
 def test_purchase_is_paid_by_signed_webhook_processed_by_the_worker(e2e, customer, gateway):
-    client, order_id, payment, product = _checkout_and_pay(e2e, customer, gateway)
+    _client, order_id, payment, product = _checkout_and_pay(e2e, customer, gateway)
 
     _pay(e2e, gateway, payment.reference)
 
@@ -107,7 +107,7 @@ def _settle_refund(e2e, gateway: str, refund: Refund) -> None:
 
 @pytest.mark.parametrize("gateway", GATEWAYS)
 def test_partial_refund_with_restock_then_full_refund(e2e, customer, staff_user, gateway):
-    client, order_id, payment, product = _checkout_and_pay(e2e, customer, gateway)
+    _client, order_id, payment, product = _checkout_and_pay(e2e, customer, gateway)
     _pay(e2e, gateway, payment.reference)
     _wait_state(order_id, "paid")
 
@@ -166,7 +166,7 @@ def _open_and_resolve_dispute(e2e, gateway: str, reference: str, *, won: bool, o
 @pytest.mark.parametrize("gateway", ["paystack", "stripe"])
 @pytest.mark.parametrize("won", [True, False], ids=["won", "lost"])
 def test_dispute_holds_refunds_and_resolves(e2e, customer, staff_user, gateway, won):
-    client, order_id, payment, product = _checkout_and_pay(e2e, customer, gateway)
+    _client, order_id, payment, _product = _checkout_and_pay(e2e, customer, gateway)
     _pay(e2e, gateway, payment.reference)
     _wait_state(order_id, "paid")
     if gateway == "stripe":  # the dispute names the PaymentIntent: it must be on the Payment

@@ -215,8 +215,15 @@ def _refund_for(payment: Payment, event: GatewayEvent) -> Refund | None:
         found = refunds.filter(gateway_refund_id=refund_id).first()
         if found is not None:
             return found
+    recorded = refunds.filter(idempotency_key=_gateway_refund_key(event)).first()
+    if recorded is not None:  # a refund made at the gateway, already booked from this event
+        return recorded
     # Paystack's refund webhooks carry no refund id: the oldest pending refund of that amount.
     return refunds.filter(status=RefundStatus.PENDING, amount=event.amount).order_by("pk").first()
+
+
+def _gateway_refund_key(event: GatewayEvent) -> str:
+    return f"gw:{event.gateway}:{event.event_key}"[:64]
 
 
 def _refund_processed(order: Order, payment: Payment, event: GatewayEvent, after: list) -> str:
@@ -232,7 +239,7 @@ def _refund_processed(order: Order, payment: Payment, event: GatewayEvent, after
             amount=event.amount,
             currency=event.currency or payment.currency,
             reason="Refunded at the gateway.",
-            idempotency_key=f"gw:{event.gateway}:{event.event_key}"[:64],
+            idempotency_key=_gateway_refund_key(event),
             gateway_refund_id=(event.refund.gateway_refund_id or "") if event.refund else "",
         )
     complete_refund(order=order, refund=refund, payload={"event": event.event_key})

@@ -86,16 +86,16 @@ def event_from_verify(gateway: str, result: VerifyResult) -> GatewayEvent | None
 
 def apply_gateway_event(*, event: GatewayEvent, payment: Payment | None = None) -> str:
     """Apply one trusted event; returns the outcome. Raises ``Deferred`` to be retried later."""
+    handler = _HANDLERS.get(event.kind)
+    if handler is None:
+        logger.info("Ignoring %s event %s (%s)", event.gateway, event.event_type, event.event_key)
+        return "ignored"
     payment = payment or find_payment(event)
     if payment is None:
         logger.warning(
             "Gateway event %s for an unknown payment: %s", event.event_key, event.reference
         )
         return "unknown_reference"
-    handler = _HANDLERS.get(event.kind)
-    if handler is None:
-        logger.info("Ignoring %s event %s (%s)", event.gateway, event.event_type, event.event_key)
-        return "ignored"
     after_commit: list[Any] = []
     with transaction.atomic():
         order = lock_order(payment.order_id)

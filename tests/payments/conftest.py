@@ -168,3 +168,13 @@ def staff_user(db):
     from tests.factories import StaffFactory
 
     return StaffFactory()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_platform_settings():
+    """set_setting invalidates the cache on commit, which a rolled-back test never reaches."""
+    from shop.platform_settings import invalidate_cache
+
+    invalidate_cache()
+    yield
+    invalidate_cache()

@@ -217,7 +217,7 @@ def test_dispute_found_by_payment_intent_and_resolution_before_opening(product):
 
 
 def test_unknown_reference_is_recorded_not_applied(product):
-    order, [payment] = pending_order(product)
+    order, [_payment] = pending_order(product)
     stranger = GatewayEvent(
         gateway="paystack",
         kind="charge_succeeded",

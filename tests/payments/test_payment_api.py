@@ -45,7 +45,7 @@ def post_webhook(body: bytes, headers: dict[str, str], gateway: str = "paystack"
 
 
 def test_checkout_with_a_gateway_answers_the_hosted_page(paystack_order, fake_paystack):
-    order, payment, _ = paystack_order
+    _order, payment, _ = paystack_order
     assert payment.status == "pending"
     assert payment.redirect_url.startswith(f"{fake_paystack.base_url}/checkout/")
     assert payment.gateway_ids == {"access_code": payment.gateway_ids["access_code"]}
@@ -175,7 +175,7 @@ def test_dummy_hosted_page_pays_through_the_signed_webhook(
 ):
     settings.DEBUG = True
     set_setting("checkout.allowed_payment_methods", ["dummy"])
-    response, product = place_order(customer_client, customer, method="dummy")
+    response, _product = place_order(customer_client, customer, method="dummy")
     assert response.status_code == 201, response.content
     payment = Payment.objects.get(order_id=response.json()["id"])
     assert response.json()["payment"]["redirect_url"].endswith(

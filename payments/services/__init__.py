@@ -8,6 +8,7 @@ from payments.services.webhooks import (
     process_webhook_event,
     receive_webhook,
     redrive_stuck_webhooks,
+    sync_payment_with_gateway,
     verify_payment,
 )
 
@@ -22,5 +23,6 @@ __all__ = [
     "redrive_stuck_webhooks",
     "refundable_amount",
     "start_payment",
+    "sync_payment_with_gateway",
     "verify_payment",
 ]

@@ -229,6 +229,8 @@ def _gateway_refund_key(event: GatewayEvent) -> str:
 def _refund_processed(order: Order, payment: Payment, event: GatewayEvent, after: list) -> str:
     if payment.status != PaymentStatus.SUCCEEDED:
         raise Deferred("refund before the charge's success")
+    if order.state == OrderState.DISPUTED:
+        raise Deferred("the order is disputed: the refund is booked once the dispute resolves")
     refund = _refund_for(payment, event)
     if refund is not None and refund.status == RefundStatus.PROCESSED:
         return "already_processed"

@@ -184,14 +184,21 @@ def redrive_stuck_webhooks(*, older_than: timedelta, limit: int = 500) -> int:
 
 def verify_payment(*, reference: str, customer: Any) -> Payment:
     """The customer's own payment: ask the gateway and apply its answer like a webhook."""
-    payment = (
-        Payment.objects.select_related("order")
-        .filter(reference=reference, order__customer=customer)
-        .first()
-    )
+    payment = Payment.objects.filter(reference=reference, order__customer=customer).first()
     if payment is None:
         raise PaymentNotFound(details={"reference": reference})
-    result = get_provider(payment.gateway).verify(reference, gateway_ids=payment.gateway_ids)
+    return sync_payment_with_gateway(payment_id=payment.pk)
+
+
+def sync_payment_with_gateway(*, payment_id: int) -> Payment:
+    """Ask the gateway about a payment and apply the answer (verify endpoint, reconciliation).
+
+    Gateway errors propagate (``GatewayUnavailable``…); nothing changes then.
+    """
+    payment = Payment.objects.get(pk=payment_id)
+    result = get_provider(payment.gateway).verify(
+        payment.reference, gateway_ids=payment.gateway_ids
+    )
     event = event_from_verify(payment.gateway, result)
     if event is not None:
         apply_gateway_event(event=event, payment=payment)  # charge events only: never Deferred
@@ -199,8 +206,7 @@ def verify_payment(*, reference: str, customer: Any) -> Payment:
         Payment.objects.filter(pk=payment.pk).update(
             gateway_ids={**payment.gateway_ids, **result.gateway_ids}
         )
-    payment.refresh_from_db()
-    return payment
+    return Payment.objects.select_related("order").get(pk=payment.pk)
 
 
 # --- the normalised event, as stored on the row --------------------------------------------
@@ -255,5 +261,6 @@ __all__ = [
     "process_webhook_event",
     "receive_webhook",
     "redrive_stuck_webhooks",
+    "sync_payment_with_gateway",
     "verify_payment",
 ]

@@ -116,3 +116,71 @@ def test_concurrent_refunds_never_exceed_what_was_paid():
     assert order.amount_refunded == Decimal("4000.00")
     assert order.state == "partially_refunded"
     assert Refund.objects.filter(status="processed").count() == 2
+
+
+def paid_paystack_order(fake_paystack, customer_client, customer):
+    from payments.models import Payment
+    from payments.providers import get_provider
+    from payments.services import apply_gateway_event, event_from_verify
+    from tests.payments.helpers import place_order
+
+    response, product = place_order(customer_client, customer, method="paystack")
+    payment = Payment.objects.get(order_id=response.json()["id"])
+    fake_paystack.webhook_target = None
+    fake_paystack.pay(payment.reference)
+    result = get_provider("paystack").verify(payment.reference)
+    apply_gateway_event(event=event_from_verify("paystack", result), payment=payment)
+    return Order.objects.get(pk=payment.order_id), product
+
+
+@pytest.mark.django_db
+def test_pending_gateway_refunds_count_against_what_is_left(
+    fake_paystack, customer_client, customer
+):
+    order, _ = paid_paystack_order(fake_paystack, customer_client, customer)
+    first = issue_refund(
+        order_id=order.pk,
+        amount=Decimal("3000.00"),
+        lines=None,
+        restock=False,
+        reason="a",
+        actor=None,
+    )
+    assert first.status == "pending"  # Paystack queues refunds; the webhook settles them
+
+    with pytest.raises(RefundExceedsRefundable) as refused:
+        issue_refund(
+            order_id=order.pk,
+            amount=Decimal("3000.00"),
+            lines=None,
+            restock=False,
+            reason="b",
+            actor=None,
+        )
+
+    assert refused.value.details == {"amount": "3000.00", "refundable": "2000.00"}
+    assert Refund.objects.count() == 1
+    assert len(fake_paystack.calls("POST", "/refund")) == 1
+    sent = fake_paystack.calls("POST", "/refund")[0].json()
+    assert (sent["transaction"], sent["amount"]) == (first.payment.reference, 300000)
+
+
+@pytest.mark.django_db
+def test_gateway_down_during_refund_marks_it_failed_and_flags_the_order(
+    fake_paystack, customer_client, customer
+):
+    from payments.providers.errors import GatewayUnavailable
+
+    order, _ = paid_paystack_order(fake_paystack, customer_client, customer)
+    fake_paystack.fail_next(1, status=503, path_contains="/refund")
+
+    with pytest.raises(GatewayUnavailable):
+        issue_refund(
+            order_id=order.pk, amount=None, lines=None, restock=False, reason="x", actor=None
+        )
+
+    refund = Refund.objects.get()
+    assert (refund.status, refund.failure_reason[:26]) == ("failed", "payment_gateway_unavailabl")
+    order.refresh_from_db()
+    assert (order.state, order.amount_refunded) == ("paid", Decimal("0.00"))
+    assert (order.needs_attention, order.attention_reason) == (True, "refund_failed")

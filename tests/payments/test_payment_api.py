@@ -3,6 +3,7 @@ verify ownership, the payment window, the dummy hosted page, redaction of stored
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import timedelta
 from decimal import Decimal
@@ -241,3 +242,19 @@ def test_stored_gateway_answers_keep_no_card_data():
         "id": "pi_1",
         "amount": "10.00",
     }
+
+
+def test_seed_demo_offers_the_dummy_gateway_only_with_debug(settings):
+    from django.core.management import call_command
+
+    from shop.platform_settings import get_setting, invalidate_cache
+
+    settings.DEBUG = False
+    call_command("seed_demo", stdout=io.StringIO())
+    invalidate_cache()
+    assert "dummy" not in get_setting("checkout.allowed_payment_methods")
+
+    settings.DEBUG = True
+    call_command("seed_demo", stdout=io.StringIO())
+    invalidate_cache()
+    assert "dummy" in get_setting("checkout.allowed_payment_methods")

@@ -35,7 +35,7 @@ class Payment(models.Model):
     status = models.CharField(
         max_length=16, choices=PaymentStatus.choices, default=PaymentStatus.CREATED
     )
-    redirect_url = models.URLField(max_length=1000, blank=True)
+    redirect_url = models.CharField(max_length=1000, blank=True)
     gateway_ids = models.JSONField(default=dict, blank=True)
     raw_responses = models.JSONField(default=list, blank=True, help_text="Redacted.")
     failure_reason = models.CharField(max_length=300, blank=True)

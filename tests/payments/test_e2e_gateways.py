@@ -178,3 +178,31 @@ def test_dispute_holds_refunds_and_resolves(e2e, customer, staff_user, gateway, 
     assert Dispute.objects.get(pk=dispute.pk).status == ("won" if won else "lost")
     order = Order.objects.get(pk=order_id)
     assert order.payment_status == ("paid" if won else "refunded")
+
+
+def test_stripe_success_events_in_reverse_order_pay_once(e2e, customer):
+    _client, order_id, payment, product = _checkout_and_pay(e2e, customer, "stripe")
+    e2e.stripe.auto_deliver = False
+    e2e.stripe.pay(payment.reference)
+
+    deliveries = e2e.stripe.release(reverse=True)  # payment_intent.succeeded arrives first
+
+    assert [d.status_code for d in deliveries] == [200, 200]
+    rows = wait_for(
+        lambda: (
+            WebhookEvent.objects.filter(payment=payment, processed_at__isnull=False).count() == 2
+            and list(WebhookEvent.objects.filter(payment=payment).order_by("received_at"))
+        ),
+        what="both events processed",
+    )
+    assert [(r.event_type, r.outcome) for r in rows] == [
+        ("payment_intent.succeeded", "paid"),
+        ("checkout.session.completed", "already_succeeded"),
+    ]
+    assert order_state(order_id) == "paid"
+    assert OrderEvent.objects.filter(order_id=order_id, kind="paid").count() == 1
+    assert Product.objects.get(pk=product.pk).stock == 8
+    assert set(Payment.objects.get(pk=payment.pk).gateway_ids) >= {
+        "checkout_session_id",
+        "payment_intent_id",
+    }

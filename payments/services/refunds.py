@@ -44,6 +44,7 @@ def issue_refund(
     restock: bool,
     reason: str,
     actor: Any,
+    idempotency_key: str | None = None,
 ) -> Refund:
     """Refund ``amount`` (None: the value of ``lines``, or everything left) of a paid order.
 
@@ -51,12 +52,19 @@ def issue_refund(
     shelf when the refund is processed. Returns the Refund (``processed``, ``pending`` until the
     gateway's webhook, or ``failed``). Gateway errors are raised after the Refund is marked
     failed; refusals (``refund_exceeds_refundable``, ``refund_held_dispute_open``…) change nothing.
+    A repeated ``idempotency_key`` (e.g. a double-clicked staff form) returns the first Refund.
     """
-    refund = _reserve_refund(
-        order_id=order_id, amount=amount, lines=lines, restock=restock, reason=reason, actor=actor
+    refund, created = _reserve_refund(
+        order_id=order_id,
+        amount=amount,
+        lines=lines,
+        restock=restock,
+        reason=reason,
+        actor=actor,
+        idempotency_key=idempotency_key,
     )
-    if refund.status == RefundStatus.PROCESSED:
-        return refund
+    if not created or refund.status == RefundStatus.PROCESSED:
+        return refund  # a repeated key (the first call owns the gateway call), or manual
     payment = refund.payment
     try:
         result = get_provider(payment.gateway).refund(
@@ -106,9 +114,19 @@ def _reserve_refund(
     restock: bool,
     reason: str,
     actor: Any,
-) -> Refund:
+    idempotency_key: str | None,
+) -> tuple[Refund, bool]:
     with transaction.atomic():
         order = lock_order(order_id)
+        if idempotency_key:
+            earlier = Refund.objects.filter(idempotency_key=idempotency_key).first()
+            if earlier is not None:
+                if earlier.payment.order_id != order.pk:
+                    raise RefundNotAllowed(
+                        "This idempotency key was used for another order's refund.",
+                        details={"idempotency_key": idempotency_key},
+                    )
+                return earlier, False
         if order.state == OrderState.DISPUTED:
             raise RefundHeldByDispute(details={"order_id": order.pk})
         if order.payment_status not in (PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED):
@@ -141,11 +159,11 @@ def _reserve_refund(
             manual=manual,
             requested_by=actor if getattr(actor, "pk", None) else None,
             restock_lines={str(i): q for i, (_, q, _) in item_units.items()} if restock else {},
-            idempotency_key=uuid.uuid4().hex,
+            idempotency_key=idempotency_key or uuid.uuid4().hex,
         )
         if manual:
             complete_refund(order=order, refund=refund, payload={"manual": True})
-    return refund
+    return refund, True
 
 
 def _items_for_lines(order: Order, lines: Mapping[int, int]) -> dict[int, tuple[int, int, Decimal]]:

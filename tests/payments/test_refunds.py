@@ -184,3 +184,29 @@ def test_gateway_down_during_refund_marks_it_failed_and_flags_the_order(
     order.refresh_from_db()
     assert (order.state, order.amount_refunded) == ("paid", Decimal("0.00"))
     assert (order.needs_attention, order.attention_reason) == (True, "refund_failed")
+
+
+@pytest.mark.django_db
+def test_a_repeated_idempotency_key_returns_the_first_refund(
+    fake_paystack, customer_client, customer, other_client, other_customer
+):
+    order, _ = paid_paystack_order(fake_paystack, customer_client, customer)
+    kwargs = {
+        "order_id": order.pk,
+        "amount": Decimal("1000.00"),
+        "lines": None,
+        "restock": False,
+        "reason": "double click",
+        "actor": None,
+        "idempotency_key": "staff-form-7f3a",
+    }
+
+    first = issue_refund(**kwargs)
+    again = issue_refund(**kwargs)
+
+    assert again.pk == first.pk
+    assert Refund.objects.count() == 1
+    assert len(fake_paystack.calls("POST", "/refund")) == 1
+    other, _ = paid_paystack_order(fake_paystack, other_client, other_customer)
+    with pytest.raises(RefundNotAllowed):
+        issue_refund(**{**kwargs, "order_id": other.pk})

@@ -332,6 +332,9 @@ BEAT_EXPIRE_ORDERS_SECONDS = env_int("BEAT_EXPIRE_ORDERS_SECONDS", 300)
 BEAT_DISPATCH_NOTIFICATIONS_SECONDS = env_int("BEAT_DISPATCH_NOTIFICATIONS_SECONDS", 60)
 BEAT_PURGE_IDEMPOTENCY_KEYS_SECONDS = env_int("BEAT_PURGE_IDEMPOTENCY_KEYS_SECONDS", 3600)
 BEAT_ARCHIVE_ORDERS_SECONDS = env_int("BEAT_ARCHIVE_ORDERS_SECONDS", 86400)
+BEAT_REDRIVE_WEBHOOKS_SECONDS = env_int("BEAT_REDRIVE_WEBHOOKS_SECONDS", 120)
+BEAT_RECONCILE_PAYMENTS_SECONDS = env_int("BEAT_RECONCILE_PAYMENTS_SECONDS", 300)
+BEAT_PURGE_WEBHOOK_EVENTS_SECONDS = env_int("BEAT_PURGE_WEBHOOK_EVENTS_SECONDS", 86400)
 
 
 def _every(seconds: int, task: str) -> dict:
@@ -350,5 +353,14 @@ CELERY_BEAT_SCHEDULE = {
     ),
     "archive-finished-orders": _every(
         BEAT_ARCHIVE_ORDERS_SECONDS, "orders.archive_finished_orders"
+    ),
+    "redrive-stuck-webhooks": _every(
+        BEAT_REDRIVE_WEBHOOKS_SECONDS, "payments.redrive_stuck_webhooks"
+    ),
+    "reconcile-pending-payments": _every(
+        BEAT_RECONCILE_PAYMENTS_SECONDS, "payments.reconcile_pending_payments"
+    ),
+    "purge-webhook-events": _every(
+        BEAT_PURGE_WEBHOOK_EVENTS_SECONDS, "payments.purge_webhook_events"
     ),
 }

@@ -1,9 +1,15 @@
 """Celery tasks of the payments app: thin wrappers over payments.services."""
 
+import logging
+from datetime import timedelta
+
 from celery import shared_task
 
-from payments import services
+from payments import maintenance, services
 from payments.providers.errors import GatewayUnavailable
+from shop.platform_settings import get_setting
+
+logger = logging.getLogger(__name__)
 
 RETRY_DELAYS = (5, 30, 120, 600, 1800)
 
@@ -17,3 +23,36 @@ def process_webhook_event(self, event_id: int) -> str:
     except (services.Deferred, GatewayUnavailable) as exc:
         delay = RETRY_DELAYS[min(self.request.retries, len(RETRY_DELAYS) - 1)]
         raise self.retry(exc=exc, countdown=delay) from exc
+
+
+# --- periodic (beat) tasks: routed to the `money` queue like every payments.* task ----------
+@shared_task(name="payments.redrive_stuck_webhooks", ignore_result=True)
+def redrive_stuck_webhooks(limit: int = 500) -> int:
+    """Queue verified webhook events still unprocessed after ops.redrive_webhooks_after_minutes."""
+    minutes = get_setting("ops.redrive_webhooks_after_minutes")
+    count = services.redrive_stuck_webhooks(older_than=timedelta(minutes=minutes), limit=limit)
+    logger.info("redrive_stuck_webhooks: queued=%d older_than_minutes=%d", count, minutes)
+    return count
+
+
+@shared_task(name="payments.reconcile_pending_payments", ignore_result=True, time_limit=600)
+def reconcile_pending_payments(limit: int = 100) -> dict[str, object]:
+    """Verify payments pending longer than payments.reconcile_after_minutes with the gateway."""
+    minutes = get_setting("payments.reconcile_after_minutes")
+    report = maintenance.reconcile_pending_payments(
+        older_than=timedelta(minutes=minutes), limit=limit
+    )
+    logger.info(
+        "reconcile_pending_payments: checked=%d errors=%d skipped=%d statuses=%s",
+        report.checked, report.errors, report.skipped, dict(report.statuses),
+    )  # fmt: skip
+    return report.as_dict()
+
+
+@shared_task(name="payments.purge_webhook_events", ignore_result=True)
+def purge_webhook_events() -> int:
+    """Delete processed webhook events older than ops.purge_webhooks_after_days."""
+    days = get_setting("ops.purge_webhooks_after_days")
+    count = maintenance.purge_processed_webhook_events(older_than=timedelta(days=days))
+    logger.info("purge_webhook_events: deleted=%d older_than_days=%d", count, days)
+    return count

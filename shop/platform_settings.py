@@ -86,6 +86,11 @@ REGISTRY: dict[str, SettingSpec] = {
     "ops.archive_after_days": SettingSpec(
         90, _positive_int, "Finished orders older than this are archived."
     ),
+    "ops.redrive_webhooks_after_minutes": SettingSpec(
+        5,
+        _positive_int,
+        "Verified webhook events still unprocessed after this many minutes are queued again.",
+    ),
     "ops.purge_webhooks_after_days": SettingSpec(
         30, _positive_int, "Processed webhook events older than this are deleted."
     ),

@@ -41,7 +41,10 @@ def database_url_for_tests() -> str:
 
 
 class Worker:
-    def __init__(self, *, pool: str = "solo", concurrency: int = 1) -> None:
+    def __init__(
+        self, *, pool: str = "solo", concurrency: int = 1, env: dict[str, str] | None = None
+    ) -> None:
+        self.extra_env = env or {}
         self.queue = f"test-ops-{uuid.uuid4().hex[:12]}"
         self.name = f"{self.queue}@localhost"
         self.pool = pool
@@ -56,6 +59,7 @@ class Worker:
             "DATABASE_URL": database_url_for_tests(),
             "REDIS_URL": settings.REDIS_URL,
             "DB_CONN_MAX_AGE": "0",
+            **self.extra_env,
         }
         log = self.log_path.open("wb")
         self.process = subprocess.Popen(  # noqa: S603 - a fixed command line

@@ -201,3 +201,75 @@ def test_expiry_sweep_racing_payments_never_both_wins_and_never_oversells():
             assert (order.state, kinds) == ("cancelled", ["placed", "expired"])
     assert Product.objects.get(pk=product.pk).stock == expired_count  # 12 minus those sold
     assert InventoryLock.objects.count() == 0
+
+
+def test_gateway_payment_racing_expiry_pays_or_lands_late_and_is_flagged():
+    """Through the payments path (apply_gateway_event): a charge that loses the race to the
+    expiry finds a cancelled order and follows the late-payment rule: the payment is recorded
+    as succeeded, the order stays cancelled and is flagged for a refund, never paid."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from orders import services
+    from orders.models import OrderEvent
+    from payments.models import Payment
+    from payments.providers import GatewayEvent
+    from payments.services import apply_gateway_event
+    from tests.orders.helpers import place
+
+    product = ProductFactory(stock=10, price=Decimal("100.00"))
+    orders = [
+        place(UserFactory(), [(product, 1)], payment_method="paystack").order for _ in range(8)
+    ]
+    payments = [
+        Payment.objects.create(
+            order=order,
+            gateway="paystack",
+            reference=f"{order.number}-1-race",
+            attempt=1,
+            amount=order.total,
+            currency="NGN",
+            status="pending",
+        )
+        for order in orders
+    ]
+    Order.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+
+    def charge(payment):
+        event = GatewayEvent(
+            gateway="paystack", kind="charge_succeeded", event_type="charge.success",
+            event_key=f"charge:{payment.reference}", reference=payment.reference,
+            amount=Decimal("100.00"), currency="NGN", occurred_at=timezone.now(),
+        )  # fmt: skip
+        return lambda: apply_gateway_event(event=event)
+
+    def expire(order):
+        return lambda: "expired" if services.expire_order(order_id=order.pk) else "not_due"
+
+    calls = []
+    for payment, order in zip(payments, orders, strict=True):
+        calls += [charge(payment), expire(order)]
+    results = run_at_once(calls)
+
+    for index, (order, payment) in enumerate(zip(orders, payments, strict=True)):
+        outcome = (results[2 * index], results[2 * index + 1])
+        assert outcome in {("paid", "not_due"), ("paid_but_order_not_payable", "expired")}
+        order.refresh_from_db()
+        payment.refresh_from_db()
+        kinds = list(OrderEvent.objects.filter(order=order).values_list("kind", flat=True))
+        assert payment.status == "succeeded"
+        if outcome[0] == "paid":
+            assert (order.state, order.needs_attention, kinds) == (
+                "paid",
+                False,
+                ["placed", "paid"],
+            )
+        else:
+            assert (order.state, order.needs_attention, order.attention_reason, kinds) == (
+                "cancelled", True, "payment_for_closed_order", ["placed", "expired", "flagged"],
+            )  # fmt: skip
+    sold = Order.objects.filter(state="paid").count()
+    assert Product.objects.get(pk=product.pk).stock == 10 - sold
+    assert InventoryLock.objects.count() == 0

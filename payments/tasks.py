@@ -35,7 +35,12 @@ def redrive_stuck_webhooks(limit: int = 500) -> int:
     return count
 
 
-@shared_task(name="payments.reconcile_pending_payments", ignore_result=True, time_limit=600)
+@shared_task(
+    name="payments.reconcile_pending_payments",
+    ignore_result=True,
+    soft_time_limit=540,
+    time_limit=600,  # up to 100 gateway calls, each with its own timeouts
+)
 def reconcile_pending_payments(limit: int = 100) -> dict[str, object]:
     """Verify payments pending longer than payments.reconcile_after_minutes with the gateway."""
     minutes = get_setting("payments.reconcile_after_minutes")

@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/", include("shop.urls")),
     path("api/", include("orders.urls")),
+    path("api/staff/", include("orders.staff_urls")),
 ]
 
 handler400 = "config.views.json_bad_request"

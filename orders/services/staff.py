@@ -48,6 +48,14 @@ _STATUS_STEPS: dict[str, tuple[str, Callable[..., Order]]] = {
     S.DELIVERED: ("mark_delivered", lifecycle.mark_delivered),
     S.ARCHIVED: ("archive", lifecycle.archive_order),
 }
+STATUS_TARGETS = tuple(_STATUS_STEPS)
+COD_COLLECTABLE_STATES = (
+    S.PROCESSING,
+    S.READY_FOR_SHIPMENT,
+    S.SHIPPED,
+    S.IN_TRANSIT,
+    S.DELIVERED,
+)
 CANCELLABLE_BY_STAFF = (*UNPAID_STATES, S.PAID, S.PROCESSING, S.READY_FOR_SHIPMENT)
 MANUAL_REFUND_METHODS = (BANK_TRANSFER, COD)
 

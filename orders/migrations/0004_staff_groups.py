@@ -20,12 +20,14 @@ GROUPS = {
 }
 
 
-def create_groups(apps, schema_editor):
+def create_groups(apps, schema_editor=None):
     # Permissions are normally created after all migrations; this migration needs them now.
+    # (create_permissions skips app configs without models_module, as migration stubs are.)
     for app_config in apps.get_app_configs():
-        app_config.models_module = True
+        original = getattr(app_config, "models_module", None)
+        app_config.models_module = original or True
         create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
+        app_config.models_module = original
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     for name, perms in GROUPS.items():

@@ -38,6 +38,7 @@ def _declared_target(order: Order, method_name: str) -> str:
 
 
 def refuse(order: Order, target: str) -> InvalidTransition:
+    target = str(target)  # a TextChoices member's repr would read "OrderState.PAID"
     return InvalidTransition(
         f"An order in state {order.state!r} cannot move to {target!r}.",
         details={"from": order.state, "to": target, "allowed": allowed_targets(order)},

@@ -3,6 +3,7 @@
 from decimal import Decimal
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from orders.models import Order, OrderEvent
@@ -81,8 +82,9 @@ class StaffOrderDetailSerializer(StaffOrderSummarySerializer):
             "timeline",
         ]
 
-    def get_refundable_balance(self, order: Order) -> Decimal:
-        return staff.refundable_balance(order)
+    @extend_schema_field(serializers.DecimalField(max_digits=12, decimal_places=2))
+    def get_refundable_balance(self, order: Order) -> str:
+        return str(staff.refundable_balance(order))
 
     def get_status_targets(self, order: Order) -> list[str]:
         return staff.status_targets(order)

@@ -265,3 +265,53 @@ DUMMY_PAYMENT_SECRET = env_str("DUMMY_PAYMENT_SECRET")  # empty: derived from SE
 PAYMENT_HTTP_CONNECT_TIMEOUT = env_int("PAYMENT_HTTP_CONNECT_TIMEOUT", 5)
 PAYMENT_HTTP_READ_TIMEOUT = env_int("PAYMENT_HTTP_READ_TIMEOUT", 20)
 PAYMENT_HTTP_MAX_RETRIES = env_int("PAYMENT_HTTP_MAX_RETRIES", 2)
+
+
+# --- Observability and security: request ids, logs, throttles, metrics --------------------------
+INSTALLED_APPS += ["observability"]
+# Outermost, so every answer (redirects and errors included) carries a request id and is counted.
+MIDDLEWARE = [
+    "observability.middleware.RequestIdMiddleware",
+    "observability.middleware.RequestMetricsMiddleware",
+    *MIDDLEWARE,
+]
+LOG_FORMAT = env_str("LOG_FORMAT", "plain" if DEBUG else "json").lower()
+if LOG_FORMAT not in {"json", "plain"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or plain, got {LOG_FORMAT!r}")
+LOGGING["filters"] = {
+    "request_id": {"()": "observability.logs.RequestIdFilter"},
+    "redact_secrets": {"()": "observability.logs.RedactSecretsFilter"},
+}
+LOGGING["formatters"]["json"] = {"()": "observability.logs.JsonFormatter"}
+LOGGING["formatters"]["plain"]["format"] = (
+    "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
+)
+LOGGING["handlers"]["console"]["filters"] = ["request_id", "redact_secrets"]
+LOGGING["handlers"]["console"]["formatter"] = LOG_FORMAT
+# Workers log through the same LOGGING (JSON, request ids) instead of Celery's own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# Abuse limits, counted in Redis and shared by every process: "N/period" (s, min, hour, day,
+# or e.g. "10/30s"); empty turns one off. See README "Security" for the fail modes.
+THROTTLE_WEBHOOK_RATE = env_str("THROTTLE_WEBHOOK_RATE", "100/min")  # per client address
+THROTTLE_CHECKOUT_RATE = env_str("THROTTLE_CHECKOUT_RATE", "10/min")  # per customer
+THROTTLE_STAFF_RATE = env_str("THROTTLE_STAFF_RATE", "30/min")  # per staff user
+THROTTLE_LOGIN_RATE = env_str("THROTTLE_LOGIN_RATE", "5/min")  # per client address + email
+
+# /metrics answers only a bearer token or an allowed address; with neither set it is a 404.
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", [])
+if not DEBUG and SITE_IS_HTTPS:
+    SECURE_REDIRECT_EXEMPT = [*SECURE_REDIRECT_EXEMPT, r"^metrics$"]  # in-cluster scrapers
+
+# Webhooks only from the gateways' published addresses (defence in depth, off by default).
+# An empty list leaves that gateway unrestricted. Paystack's from its webhook docs; Stripe's
+# list is at https://stripe.com/files/ips/ips_webhooks.txt; Flutterwave publishes none.
+WEBHOOK_IP_ALLOWLIST_ENABLED = env_bool("WEBHOOK_IP_ALLOWLIST_ENABLED", False)
+WEBHOOK_ALLOWED_IPS = {
+    "paystack": env_list(
+        "WEBHOOK_ALLOWED_IPS_PAYSTACK", ["52.31.139.75", "52.49.173.169", "52.214.14.220"]
+    ),
+    "stripe": env_list("WEBHOOK_ALLOWED_IPS_STRIPE", []),
+    "flutterwave": env_list("WEBHOOK_ALLOWED_IPS_FLUTTERWAVE", []),
+}

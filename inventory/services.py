@@ -1,9 +1,11 @@
 """Stock writes: reserve, commit, release, restore, extend and sweep.
 
 Quantities are always aggregated per product first, so two lines of the same product can never
-pass the availability check separately. Every function opens its own ``transaction.atomic``
-(a savepoint when the caller already holds a transaction, which is the usual case: orders call
-these inside the order's transaction).
+pass the availability check separately. Each function runs in the caller's transaction when
+there is one (orders call these inside the order's transaction), without a savepoint:
+``reserve`` and ``commit`` check before they write, so a refusal has nothing to undo, and the
+savepoint's two round trips would be paid while the product rows are locked. Called alone,
+each opens its own transaction.
 
 Why two statements (lock, then sum the locks) instead of one: in READ COMMITTED a statement
 that waited for a row lock re-reads the locked row but keeps its start-time snapshot for every
@@ -20,6 +22,7 @@ from django.db import transaction
 from django.db.models import Case, F, When
 from django.utils import timezone
 
+from config.transactions import joined_transaction
 from inventory.errors import InsufficientStock, ProductNotFound
 from inventory.locks import LockedProduct, lock_products
 from inventory.models import InventoryLock
@@ -95,7 +98,7 @@ def reserve(
     now = now or timezone.now()
     if ttl is not None:
         expires_at = now + ttl
-    with transaction.atomic():
+    with joined_transaction():
         products = lock_products(wanted)
         _check_available(wanted, products, now=now)
         InventoryLock.objects.bulk_create(
@@ -115,7 +118,7 @@ def commit(*, owner: str, lines: Lines, now: datetime | None = None) -> None:
     """
     wanted = aggregate_lines(lines)
     now = now or timezone.now()
-    with transaction.atomic():
+    with joined_transaction():
         if wanted:
             products = lock_products(wanted)
             _check_available(wanted, products, now=now, exclude_owner=owner)

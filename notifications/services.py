@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from config.transactions import joined_transaction
 from notifications.delivery import DispatchReport, dispatch_due
 from notifications.events import EVENTS, Audience, EventSpec
 from notifications.exceptions import (
@@ -181,7 +182,9 @@ def _insert(
             details={"event": spec.name, "dedup_key": too_long[0]},
         )
     now = timezone.now()
-    with transaction.atomic():  # joins the caller's transaction when there is one
+    # One INSERT … ON CONFLICT DO NOTHING in the caller's transaction: it cannot fail on a
+    # duplicate, so no savepoint is needed (checkout calls this while holding row locks).
+    with joined_transaction():
         Notification.objects.bulk_create(
             [
                 Notification(

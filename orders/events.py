@@ -1,8 +1,9 @@
 """The audit log writer and the customer-safe view of it."""
 
+from collections.abc import Iterable
 from typing import Any
 
-from orders.models import Order, OrderEvent
+from orders.models import Order, OrderEvent, OrderItem
 from orders.states import ActorType
 
 
@@ -15,9 +16,15 @@ def record_event(
     actor: Any = None,
     reason: str = "",
     payload: dict[str, Any] | None = None,
+    items: Iterable[OrderItem] | None = None,
 ) -> OrderEvent:
-    """Append one event; callers run it in the transaction that made the change."""
-    return OrderEvent.objects.create(
+    """Append one event and queue the messages it calls for, in the caller's transaction.
+
+    ``items`` saves a query when the caller already holds the order's items (checkout).
+    """
+    from orders.notify import notify_order_event
+
+    event = OrderEvent.objects.create(
         order=order,
         kind=kind,
         from_state=from_state,
@@ -27,6 +34,8 @@ def record_event(
         reason=reason,
         payload=payload or {},
     )
+    notify_order_event(event, items=items)
+    return event
 
 
 # What a customer sees of each event kind; kinds absent here are staff-only.

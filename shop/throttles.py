@@ -1,14 +1,11 @@
-from django.conf import settings
-from rest_framework.throttling import SimpleRateThrottle
+from observability.throttles import ClientAddressThrottle
 
 
-class AuthRateThrottle(SimpleRateThrottle):
-    """Slows password guessing on sign-up and token requests, per client address."""
+class AuthRateThrottle(ClientAddressThrottle):
+    """Slows sign-up spam and password spraying: AUTH_THROTTLE_RATE per client address.
+
+    Counted in the shared Redis limiter; refuses (503) when Redis is down, like LoginThrottle.
+    """
 
     scope = "auth"
-
-    def get_rate(self) -> str | None:
-        return settings.AUTH_THROTTLE_RATE or None  # read per request so it can be changed
-
-    def get_cache_key(self, request, view) -> str:
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+    rate_setting = "AUTH_THROTTLE_RATE"

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import COMMON_ERRORS, error_response
+from observability.throttles import LoginThrottle
 from shop import selectors, services
 from shop.serializers import (
     AddressInputSerializer,
@@ -63,7 +64,7 @@ class RegisterView(APIView):
 class TokenView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    throttle_classes = [AuthRateThrottle]
+    throttle_classes = [AuthRateThrottle, LoginThrottle]
 
     @extend_schema(
         tags=["accounts"],
@@ -73,6 +74,7 @@ class TokenView(APIView):
             200: TokenOutputSerializer,
             400: error_response("validation_error, malformed_request or invalid_credentials"),
             429: error_response("throttled"),
+            503: error_response("rate_limit_unavailable"),
         },
         auth=[],
     )

@@ -1,3 +1,5 @@
+import secrets
+
 import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -45,3 +47,26 @@ def product(db):
 
 # Fake payment gateways (real HTTP servers) and their fixtures, for every test module.
 pytest_plugins = ["tests.fakes.fixtures"]
+
+
+class FakeClock:
+    """A clock for the rate limiter: tests move time instead of sleeping."""
+
+    def __init__(self, start: float) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def ratelimit_clock(monkeypatch) -> FakeClock:
+    """Drives the shared limiter from the start of a fresh hour (so its Redis keys are new)."""
+    from observability.ratelimit import default_limiter
+
+    clock = FakeClock(start=3600.0 * (500_000 + secrets.randbelow(10_000_000)))
+    monkeypatch.setattr(default_limiter, "clock", clock)
+    return clock

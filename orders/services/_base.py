@@ -38,10 +38,10 @@ def _declared_target(order: Order, method_name: str) -> str:
 
 
 def refuse(order: Order, target: str) -> InvalidTransition:
-    target = str(target)  # a TextChoices member's repr would read "OrderState.PAID"
+    source, target = str(order.state), str(target)  # plain values, not TextChoices members
     return InvalidTransition(
-        f"An order in state {order.state!r} cannot move to {target!r}.",
-        details={"from": order.state, "to": target, "allowed": allowed_targets(order)},
+        f"An order in state '{source}' cannot move to '{target}'.",
+        details={"from": source, "to": target, "allowed": allowed_targets(order)},
     )
 
 

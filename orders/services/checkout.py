@@ -140,6 +140,7 @@ def place_order(
                 "currency": currency,
                 "locks_expire_at": lock_expires_at.isoformat() if lock_expires_at else None,
             },
+            items=items,
         )
         CartItem.objects.filter(pk__in=cart_item_ids).delete()
         placed = PlacedOrder(order=order, items=items, payment_method=method)

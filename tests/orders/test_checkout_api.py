@@ -5,6 +5,7 @@ import pytest
 from django.utils import timezone
 
 from inventory.models import InventoryLock
+from notifications.models import Notification
 from orders.models import IdempotencyKey, Order, OrderEvent, OrderItem
 from shop.models import Address, CartItem, Product
 from shop.platform_settings import set_setting
@@ -30,6 +31,7 @@ def db_snapshot():
         "cart": list(CartItem.objects.order_by("pk").values_list("pk", "product_id", "quantity")),
         "addresses": Address.objects.count(),
         "keys": IdempotencyKey.objects.count(),
+        "notifications": Notification.objects.count(),
     }
 
 

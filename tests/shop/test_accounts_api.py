@@ -226,7 +226,7 @@ def test_me_shows_only_the_token_owner(customer, other_customer):
 
 @pytest.mark.django_db
 @override_settings(AUTH_THROTTLE_RATE="3/min")
-def test_token_requests_are_throttled_per_client_address(api_client, customer):
+def test_token_requests_are_throttled_per_client_address(api_client, customer, ratelimit_clock):
     # fresh addresses: throttle counters live in the shared cache, not in the test database
     n = secrets.randbelow(62500)
     address, other_address = f"10.{n // 250}.{n % 250}.7", f"10.{n // 250}.{n % 250}.8"

@@ -2,7 +2,8 @@
 
 Each action checks the staff-specific rules, then calls the lifecycle service that owns the
 state change (which locks the row and writes the ``OrderEvent`` with ``actor_type=staff`` and
-the staff user in the same transaction). Permissions are checked by the callers with
+the staff user in the same transaction; ``record_event`` queues the customer's notification
+in that transaction too). Permissions are checked by the callers with
 ``orders.permissions.require_staff_permission``.
 
 Refunds go through ``payments.services.issue_refund`` (the gateway or a manual record). Until
@@ -60,11 +61,6 @@ CANCELLABLE_BY_STAFF = (*UNPAID_STATES, S.PAID, S.PROCESSING, S.READY_FOR_SHIPME
 MANUAL_REFUND_METHODS = (BANK_TRANSFER, COD)
 
 
-def notify_customer(*, order: Order, action: str) -> None:
-    """The one place each staff action tells the customer (integrator: enqueue the
-    notification here, on commit). Called once per successful action."""
-
-
 def status_targets(order: Order) -> list[str]:
     """The fulfilment states ``update_order_status`` can move this order to now."""
     return [
@@ -105,7 +101,6 @@ def update_order_status(
         )
     else:
         order = service(order_id=order_id, actor=actor, actor_type=STAFF, reason=reason)
-    notify_customer(order=order, action=to_state)
     return order
 
 
@@ -157,7 +152,6 @@ def cancel_order(*, order_id: int, actor: Any, reason: str, allow_refund: bool) 
             )
             raise
     order = Order.objects.get(pk=order_id)
-    notify_customer(order=order, action="cancelled")
     return order
 
 
@@ -182,7 +176,6 @@ def refund(
         actor=actor,
     )
     order = Order.objects.get(pk=order_id)
-    notify_customer(order=order, action="refunded")
     return order
 
 
@@ -219,7 +212,6 @@ def confirm_bank_transfer(
             reason=reason,
             payload={"method": BANK_TRANSFER, "reference": reference},
         )
-    notify_customer(order=order, action="paid")
     return order
 
 
@@ -227,7 +219,6 @@ def accept_cod_order(*, order_id: int, actor: Any, reason: str = "") -> Order:
     """Accept a cash-on-delivery order: pending_payment → processing, stock deducted."""
     _require_cod(order_id)
     order = lifecycle.accept_cash_on_delivery(order_id=order_id, actor=actor, reason=reason)
-    notify_customer(order=order, action="cod_accepted")
     return order
 
 
@@ -237,7 +228,6 @@ def mark_cash_collected(*, order_id: int, amount: Decimal, actor: Any, reason: s
     order = lifecycle.record_cash_collected(
         order_id=order_id, amount=Decimal(amount), actor=actor, reason=reason
     )
-    notify_customer(order=order, action="cash_collected")
     return order
 
 
@@ -255,7 +245,6 @@ def mark_delivery_refused(*, order_id: int, actor: Any, reason: str) -> Order:
         order = lifecycle.cancel_order(
             order_id=order_id, actor_type=STAFF, actor=actor, reason=reason
         )
-    notify_customer(order=order, action="delivery_refused")
     return order
 
 

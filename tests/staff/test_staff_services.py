@@ -452,3 +452,23 @@ def test_gateway_refunds_are_not_recorded_by_hand(finance_user):
         ),
         order,
     )
+
+
+def test_staff_actions_queue_the_customer_notification(buyer, stocked_product, finance_user):
+    from notifications.models import Notification
+
+    order = placed_order(buyer, stocked_product)
+    staff.confirm_bank_transfer(
+        order_id=order.pk, amount=order.total, reference="R", actor=finance_user
+    )
+    staff.refund(
+        order_id=order.pk,
+        amount=Decimal("100.00"),
+        lines=None,
+        restock=False,
+        reason="r",
+        actor=finance_user,
+    )
+    keys = set(Notification.objects.values_list("dedup_key", flat=True))
+    assert any(k.startswith(f"payment_received:{order.number}:paid") for k in keys)
+    assert any(k.startswith(f"refund_issued:{order.number}:") for k in keys)

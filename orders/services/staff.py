@@ -248,6 +248,14 @@ def mark_delivery_refused(*, order_id: int, actor: Any, reason: str) -> Order:
     return order
 
 
+def can_refund(order: Order) -> bool:
+    """Money is left to refund and the state machine lets the order be refunded now
+    (a cancelled order only records it; a shipped one must be delivered first)."""
+    if _refundable(order) <= 0:
+        return False
+    return order.state == S.CANCELLED or can_proceed(order.refund_partially)
+
+
 def refundable_balance(order: Order) -> Decimal:
     """What can still be refunded: everything paid minus what was refunded."""
     return _refundable(order)

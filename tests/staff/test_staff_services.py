@@ -472,3 +472,16 @@ def test_staff_actions_queue_the_customer_notification(buyer, stocked_product, f
     keys = set(Notification.objects.values_list("dedup_key", flat=True))
     assert any(k.startswith(f"payment_received:{order.number}:paid") for k in keys)
     assert any(k.startswith(f"refund_issued:{order.number}:") for k in keys)
+
+
+def test_can_refund_follows_the_state_machine(buyer, stocked_product):
+    paid = PaymentStatus.PAID
+    assert staff.can_refund(OrderFactory(state=S.PAID, payment_status=paid)) is True
+    assert staff.can_refund(OrderFactory(state=S.DELIVERED, payment_status=paid)) is True
+    assert staff.can_refund(OrderFactory(state=S.SHIPPED, payment_status=paid)) is False
+    assert staff.can_refund(OrderFactory(state=S.CANCELLED, payment_status=paid)) is True
+    assert staff.can_refund(OrderFactory(state=S.PENDING_PAYMENT)) is False
+    refunded = OrderFactory(
+        state=S.REFUNDED, payment_status=PaymentStatus.REFUNDED, amount_refunded=Decimal("5000")
+    )
+    assert staff.can_refund(refunded) is False

@@ -21,6 +21,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html_join
 
 from config.errors import DomainError
+from observability.throttles import StaffThrottle, throttle_view
 from orders import admin_forms
 from orders import permissions as perms
 from orders.models import COD, Order, OrderEvent, OrderItem
@@ -350,6 +351,11 @@ class OrderAdmin(admin.ModelAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     def action_view(self, request: HttpRequest, order_id: int, slug: str) -> HttpResponse:
+        if request.method == "POST":  # submitting an action counts; showing its form does not
+            return throttle_view(StaffThrottle)(self._action_page)(request, order_id, slug)
+        return self._action_page(request, order_id, slug)
+
+    def _action_page(self, request: HttpRequest, order_id: int, slug: str) -> HttpResponse:
         action = ACTIONS.get(slug)
         order = get_object_or_404(Order, pk=order_id)
         if action is None:

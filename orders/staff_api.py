@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import COMMON_ERRORS, StandardPagination, error_response
+from observability.throttles import StaffThrottle
 from orders import permissions as perms
 from orders import staff_serializers as io
 from orders.models import Order
@@ -22,14 +23,20 @@ from orders.services._base import lock_order
 from orders.staff_selectors import order_get_for_staff, orders_for_staff
 from orders.states import UNPAID_STATES, OrderState, PaymentStatus
 
+
+class StaffApiView(APIView):
+    throttle_classes = [StaffThrottle]
+
+
 ACTION_ERRORS = {
     **COMMON_ERRORS,
     403: error_response("permission_denied"),
     404: error_response("not_found"),
+    429: error_response("throttled (THROTTLE_STAFF_RATE per staff user)"),
 }
 
 
-class StaffOrderListApi(APIView):
+class StaffOrderListApi(StaffApiView):
     @extend_schema(
         operation_id="staff_orders_list",
         tags=["staff"],
@@ -61,7 +68,7 @@ class StaffOrderListApi(APIView):
         return paginator.get_paginated_response(body)
 
 
-class StaffOrderDetailApi(APIView):
+class StaffOrderDetailApi(StaffApiView):
     @extend_schema(
         operation_id="staff_orders_retrieve",
         tags=["staff"],
@@ -72,7 +79,7 @@ class StaffOrderDetailApi(APIView):
         return Response(io.StaffOrderDetailSerializer(order_get_for_staff(order_id=order_id)).data)
 
 
-class _StaffOrderActionApi(APIView):
+class _StaffOrderActionApi(StaffApiView):
     """Check view permission, find the order, check the action's permission, validate, call
     the service, answer the order as staff see it."""
 

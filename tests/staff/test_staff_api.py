@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Group, Permission
+from django.test import override_settings
 from django.utils import timezone
 
 from orders.models import Order
@@ -227,3 +228,22 @@ def test_the_groups_hold_exactly_their_permissions(staff_groups):
         "orders.record_cash_collected",
         "orders.cancel_unpaid_order",
     }
+
+
+@override_settings(THROTTLE_STAFF_RATE="2/min")
+def test_staff_actions_are_throttled_per_staff_user(
+    client, buyer, stocked_product, support_user, ratelimit_clock
+):
+    order = paid_order(buyer, stocked_product)
+    api = client_for(support_user)
+    assert [api.get(url(order.pk)).status_code for _ in range(2)] == [200, 200]
+    blocked = api.post(url(order.pk, "status"), {"to_state": "processing"}, format="json")
+    assert (blocked.status_code, error_code(blocked)) == (429, "throttled")
+    assert Order.objects.get(pk=order.pk).state == S.PAID
+
+    ratelimit_clock.advance(60)
+    client.force_login(support_user)
+    admin_action = f"/admin/orders/order/{order.pk}/action/status-processing/"
+    assert client.get(admin_action).status_code == 200  # showing the form does not count
+    statuses = [client.post(admin_action, {"reason": ""}).status_code for _ in range(3)]
+    assert statuses == [302, 200, 429]  # done, refused by the state machine, throttled

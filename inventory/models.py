@@ -36,6 +36,29 @@ class InventoryLock(models.Model):
         return f"{self.quantity} x product {self.product_id} for {self.owner}"
 
 
+class StockHold(models.Model):
+    """An upper bound of the units a product's locks hold, so that checkout need not sum them.
+
+    ``reserve`` raises it (under the product's row lock) and checks ``stock >= bound``; only when
+    that fails does it sum the locks exactly and reset the bound. ``commit`` lowers it by the
+    locks it consumes. Releases, expiries and sweeps leave it alone (they take no product lock):
+    the bound then over-counts, which can only send a reserve to the exact path, never oversell.
+    """
+
+    product = models.OneToOneField(
+        Product, on_delete=models.CASCADE, primary_key=True, related_name="stock_hold"
+    )
+    quantity = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=0), name="stock_hold_non_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"product {self.product_id}: at most {self.quantity} held"
+
+
 def active_lock_q(now) -> Q:
     """Locks that still hold stock at ``now``: expired ones stop counting immediately."""
     return Q(expires_at__isnull=True) | Q(expires_at__gt=now)

@@ -57,5 +57,16 @@ def active_locked_quantities(
     return {row["product_id"]: row["total"] for row in rows}
 
 
+def all_locked_quantities(product_ids: Iterable[int]) -> dict[int, int]:
+    """Units of every lock per product, expired or not (what the hold bound must cover)."""
+    rows = (
+        InventoryLock.objects.filter(product_id__in=list(product_ids))
+        .order_by()
+        .values("product_id")
+        .annotate(total=Sum("quantity"))
+    )
+    return {row["product_id"]: row["total"] for row in rows}
+
+
 def locks_of(owner: str) -> QuerySet[InventoryLock]:
     return InventoryLock.objects.filter(owner=owner)

@@ -18,15 +18,16 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
-from django.db import transaction
-from django.db.models import Case, F, When
+from django.db import connection, transaction
+from django.db.models import Case, F, Value, When
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from config.transactions import joined_transaction
 from inventory.errors import InsufficientStock, ProductNotFound
 from inventory.locks import LockedProduct, lock_products
-from inventory.models import InventoryLock
-from inventory.selectors import active_locked_quantities
+from inventory.models import InventoryLock, StockHold
+from inventory.selectors import active_locked_quantities, all_locked_quantities
 from shop.models import Product
 
 SWEEP_BATCH_SIZE = 5000
@@ -100,12 +101,55 @@ def reserve(
         expires_at = now + ttl
     with joined_transaction():
         products = lock_products(wanted)
-        _check_available(wanted, products, now=now)
+        missing = sorted(set(wanted) - products.keys())
+        if missing:
+            raise ProductNotFound(details={"product_ids": missing})
+        # The one write before the check: a refusal below leaves the bound raised, which only
+        # over-counts (safe) and is corrected by the next exact check.
+        bounds = _raise_hold_bounds(wanted)
+        # Fast path: stock covers even the upper bound of what is held, so it covers the rest.
+        unsure = {pid: qty for pid, qty in wanted.items() if bounds[pid] > products[pid].stock}
+        if unsure:
+            _check_available(unsure, products, now=now)
+            _reset_hold_bounds(unsure)
         InventoryLock.objects.bulk_create(
             InventoryLock(product_id=pid, owner=owner, quantity=qty, expires_at=expires_at)
             for pid, qty in sorted(wanted.items())
         )
     return products
+
+
+def _raise_hold_bounds(wanted: dict[int, int]) -> dict[int, int]:
+    """Add the new units to each product's hold bound; returns the new bounds (one statement).
+
+    Runs under the product row locks, so the bound it returns is current: every writer of a
+    bound holds the product's lock.
+    """
+    table = connection.ops.quote_name(StockHold._meta.db_table)
+    rows = sorted(wanted.items())
+    values = ", ".join(["(%s, %s)"] * len(rows))
+    # Only the model's table name and placeholders are interpolated; values are parameters.
+    sql = (
+        f"INSERT INTO {table} (product_id, quantity) VALUES {values} "  # noqa: S608
+        f"ON CONFLICT (product_id) DO UPDATE SET quantity = {table}.quantity + excluded.quantity "
+        "RETURNING product_id, quantity"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [v for row in rows for v in row])
+        return dict(cursor.fetchall())
+
+
+def _reset_hold_bounds(wanted: dict[int, int]) -> None:
+    """Set the bounds to the exact units of every existing lock plus the new ones."""
+    held = all_locked_quantities(wanted)
+    StockHold.objects.filter(product_id__in=list(wanted)).update(
+        quantity=Case(
+            *(
+                When(product_id=pid, then=Value(held.get(pid, 0) + qty))
+                for pid, qty in wanted.items()
+            )
+        )
+    )
 
 
 def commit(*, owner: str, lines: Lines, now: datetime | None = None) -> None:
@@ -123,7 +167,20 @@ def commit(*, owner: str, lines: Lines, now: datetime | None = None) -> None:
             products = lock_products(wanted)
             _check_available(wanted, products, now=now, exclude_owner=owner)
             _add_to_stock({pid: -qty for pid, qty in wanted.items()})
+        consumed = dict(
+            InventoryLock.objects.filter(owner=owner).values_list("product_id", "quantity")
+        )
         InventoryLock.objects.filter(owner=owner).delete()
+        # Lower the bounds only where we hold the product lock (all writers of a bound do).
+        consumed = {pid: qty for pid, qty in consumed.items() if pid in wanted}
+        if consumed:
+            StockHold.objects.filter(product_id__in=list(consumed)).update(
+                quantity=Greatest(
+                    F("quantity")
+                    - Case(*(When(product_id=pid, then=Value(q)) for pid, q in consumed.items())),
+                    Value(0),
+                )
+            )
 
 
 def release(*, owner: str) -> int:

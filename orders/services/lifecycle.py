@@ -12,10 +12,12 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from inventory import services as inventory
 from inventory.errors import InsufficientStock
+from inventory.models import InventoryLock
 from orders.errors import InvalidTransition, OrderNotCancellable, PaymentMismatch, RefundInvalid
 from orders.events import record_event
 from orders.models import Order, OrderItem
@@ -142,6 +144,46 @@ def retry_payment(
             actor_type=actor_type,
             actor=actor,
             reason=reason,
+        )
+
+
+def hold_stock_until(
+    *,
+    order_id: int,
+    until: datetime,
+    actor_type: str = ActorType.CUSTOMER,
+    actor: Any = None,
+    now: datetime | None = None,
+) -> Order:
+    """Make sure an unpaid order holds its stock until at least ``until`` (a customer starts a
+    slow payment: 3-D Secure, USSD). Live locks are extended; expired or swept ones are taken
+    again if the units are still free, else ``insufficient_stock`` and nothing changes.
+    Locks that never expire (cash on delivery) are left alone."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        order = lock_order(order_id)
+        if order.state != S.PENDING_PAYMENT:
+            raise refuse(order, S.PENDING_PAYMENT)
+        lines = order_lines(order)
+        held = dict(
+            InventoryLock.objects.filter(owner=order.number)
+            .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+            .values_list("product_id", "quantity")
+        )
+        if held == lines:
+            extended = inventory.extend(owner=order.number, until=until, now=now)
+            payload: dict[str, Any] = {"extended": extended, "until": until.isoformat()}
+        else:
+            inventory.release(owner=order.number)
+            inventory.reserve(lines=lines, owner=order.number, expires_at=until, now=now)
+            payload = {"reserved_again": True, "until": until.isoformat()}
+        return _save_and_log(
+            order,
+            from_state=order.state,
+            kind="stock_held",
+            actor_type=actor_type,
+            actor=actor,
+            payload=payload,
         )
 
 

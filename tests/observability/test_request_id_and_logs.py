@@ -144,7 +144,8 @@ def test_a_task_run_inline_logs_with_the_request_id_and_its_own_task_id(json_log
     finally:
         reset_request_id(token)
 
-    assert result.get() == "pong"
+    assert result.successful()
+    assert result.result == "pong"
     [line] = [line for line in json_log() if line["message"] == "ping received"]
     assert line["request_id"] == "req-inline-1"
     assert line["task_id"] == "task-inline-1"

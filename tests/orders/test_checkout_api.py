@@ -4,6 +4,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from config.errors import DomainError
 from inventory.models import InventoryLock
 from notifications.models import Notification
 from orders.models import IdempotencyKey, Order, OrderEvent, OrderItem
@@ -361,3 +362,77 @@ def test_gateway_lock_ttl_comes_from_the_setting(customer, customer_client, addr
         from shop.platform_settings import invalidate_cache
 
         invalidate_cache()  # the rolled-back rows must not live on in the shared cache
+
+
+def test_new_address_with_an_invalid_phone_is_refused_and_changes_nothing(
+    customer, customer_client, cream
+):
+    fill_cart(customer, [(cream, 1)])
+    before = db_snapshot()
+    response = checkout(
+        customer_client,
+        {
+            "payment_method": "cod",
+            "address": {
+                "full_name": "Bola Ade",
+                "phone": "12",
+                "line1": "3 Marina",
+                "city": "Lagos",
+                "country": "NG",
+            },
+            "save_address": True,
+        },
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "validation_error"
+    assert "phone" in response.json()["error"]["details"]["fields"]["address"]
+    assert db_snapshot() == before
+
+
+def test_an_abandoned_claim_is_taken_over(customer, customer_client, address, cream):
+    from orders.idempotency import fingerprint
+
+    body = {"payment_method": "cod", "address_id": address.pk}
+    IdempotencyKey.objects.create(
+        customer=customer,
+        key="key-1",
+        fingerprint=fingerprint(body),
+        created_at=timezone.now() - timedelta(minutes=6),
+    )
+    fill_cart(customer, [(cream, 1)])
+    response = checkout(customer_client, body)
+    assert response.status_code == 201
+    assert IdempotencyKey.objects.get().status == "completed"
+
+
+def test_a_claim_taken_over_meanwhile_rolls_the_slow_request_back(customer, address, cream):
+    """The slow original must not answer too: its completion finds the claim gone."""
+    from orders import idempotency
+    from orders.services import place_order
+
+    slow = idempotency.claim_key(customer=customer, key="k", fingerprint="f")
+    IdempotencyKey.objects.filter(pk=slow.key_id).delete()  # taken over as abandoned
+    idempotency.claim_key(customer=customer, key="k", fingerprint="f")
+    fill_cart(customer, [(cream, 1)])
+    with pytest.raises(DomainError) as exc:
+        place_order(
+            customer=customer,
+            payment_method="cod",
+            address_id=address.pk,
+            on_placed=lambda placed: idempotency.complete_key(
+                claim=slow, status=201, body={}, order=placed.order
+            ),
+        )
+    assert exc.value.code == "request_in_progress"
+    assert Order.objects.count() == 0
+    assert InventoryLock.objects.count() == 0
+    assert CartItem.objects.count() == 1
+
+
+def test_keys_of_different_scopes_do_not_collide(customer):
+    from orders import idempotency
+
+    first = idempotency.claim_key(customer=customer, key="k", fingerprint="a")
+    other = idempotency.claim_key(customer=customer, key="k", fingerprint="b", scope="order_pay")
+    assert isinstance(first, idempotency.Claim)
+    assert isinstance(other, idempotency.Claim)

@@ -20,7 +20,7 @@ from hypothesis.stateful import (
 
 from config.errors import DomainError
 from inventory import services as inventory
-from inventory.models import InventoryLock
+from inventory.models import InventoryLock, StockHold
 from orders import services
 from orders.models import Order, OrderEvent, OrderItem
 from orders.states import OrderState
@@ -172,7 +172,16 @@ class OrderLifecycle(RuleBasedStateMachine):
         )
         assert owners <= unpaid
         now = timezone.now()
+        bounds = dict(
+            StockHold.objects.filter(product_id__in=self.initial).values_list(
+                "product_id", "quantity"
+            )
+        )
         for product in Product.objects.filter(pk__in=self.initial):
+            all_held = (
+                InventoryLock.objects.filter(product=product).aggregate(t=Sum("quantity"))["t"] or 0
+            )
+            assert bounds.get(product.pk, 0) >= all_held  # the fast check's premise
             held = (
                 InventoryLock.objects.filter(product=product)
                 .exclude(expires_at__lte=now)

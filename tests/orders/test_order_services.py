@@ -288,3 +288,31 @@ def test_product_changed_between_cart_read_and_lock_is_refused_and_rolled_back(c
     assert InventoryLock.objects.count() == 0
     assert CartItem.objects.filter(cart__customer=customer).count() == 1
     assert Product.objects.get(pk=product.pk).price == Decimal("1000.00")
+
+
+def test_hold_stock_until_extends_live_locks_and_retakes_expired_ones():
+    product = ProductFactory(stock=3)
+    order = place(UserFactory(), [(product, 2)]).order  # bank transfer: locks until expiry
+    InventoryLock.objects.filter(owner=order.number).update(
+        expires_at=timezone.now() + timedelta(minutes=5)
+    )
+    until = timezone.now() + timedelta(minutes=20)
+    services.hold_stock_until(order_id=order.pk, until=until)
+    assert InventoryLock.objects.get(owner=order.number).expires_at == until
+
+    expire_locks(order)
+    services.hold_stock_until(order_id=order.pk, until=until)
+    assert list(InventoryLock.objects.values_list("quantity", "expires_at")) == [(2, until)]
+    assert [k for k, _, _ in events_of(order)] == ["placed", "stock_held", "stock_held"]
+
+
+def test_hold_stock_until_refuses_when_the_expired_units_were_sold():
+    product = ProductFactory(stock=2)
+    order = place(UserFactory(), [(product, 2)]).order
+    expire_locks(order)
+    place(UserFactory(), [(product, 2)])
+    with pytest.raises(DomainError) as exc:
+        services.hold_stock_until(order_id=order.pk, until=timezone.now() + timedelta(minutes=20))
+    assert exc.value.code == "insufficient_stock"
+    assert len(events_of(order)) == 1
+    assert InventoryLock.objects.get(owner=order.number).expires_at < timezone.now()

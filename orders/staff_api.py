@@ -14,12 +14,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import COMMON_ERRORS, StandardPagination, error_response
+from config.errors import NotFound
 from observability.throttles import StaffThrottle
 from orders import permissions as perms
 from orders import staff_serializers as io
 from orders.models import Order
 from orders.services import staff
-from orders.services._base import lock_order
 from orders.staff_selectors import order_get_for_staff, orders_for_staff
 from orders.states import UNPAID_STATES, OrderState, PaymentStatus
 
@@ -93,7 +93,9 @@ class _StaffOrderActionApi(StaffApiView):
 
     def act(self, request: Request, order_id: int) -> Response:
         perms.require_staff_permission(request.user, perms.VIEW)
-        order = Order.objects.filter(pk=order_id).first() or lock_order(order_id)  # 404
+        order = Order.objects.filter(pk=order_id).first()
+        if order is None:
+            raise NotFound("Order not found.", details={"order_id": order_id})
         perms.require_staff_permission(request.user, self.permission_for(order))
         data = self.input_serializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -18,7 +18,7 @@ from typing import Any
 from django.db import transaction
 from django_fsm import can_proceed
 
-from config.errors import DomainError
+from config.errors import DomainError, NotFound
 from orders.errors import (
     OrderNotCancellable,
     ReasonRequired,
@@ -278,7 +278,7 @@ def _refundable(order: Order) -> Decimal:
 def _require_cod(order_id: int) -> None:
     method = Order.objects.filter(pk=order_id).values_list("payment_method", flat=True).first()
     if method is None:
-        lock_order(order_id)  # raises not_found
+        raise NotFound("Order not found.", details={"order_id": order_id})
     if method != COD:
         raise WrongPaymentMethod(details={"payment_method": method})
 

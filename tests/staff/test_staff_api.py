@@ -247,3 +247,12 @@ def test_staff_actions_are_throttled_per_staff_user(
     assert client.get(admin_action).status_code == 200  # showing the form does not count
     statuses = [client.post(admin_action, {"reason": ""}).status_code for _ in range(3)]
     assert statuses == [302, 200, 429]  # done, refused by the state machine, throttled
+
+
+@pytest.mark.django_db(transaction=True)
+def test_unknown_orders_are_404_outside_a_test_transaction(support_user, staff_groups):
+    # Autocommit, as in production: no lookup may need a surrounding transaction.
+    client = client_for(support_user)
+    for action, body in [("cancel", {"reason": "x"}), ("accept-cod", {}), ("status", {})]:
+        response = client.post(url(999_999, action), body, format="json")
+        assert (response.status_code, error_code(response)) == (404, "not_found"), action

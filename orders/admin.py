@@ -5,6 +5,7 @@ Nothing on an order is edited as a field (the state least of all): every change 
 ``orders.services.staff``, which writes the timeline event.
 """
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -149,6 +150,7 @@ ACTIONS: dict[str, OrderAction] = {
                 restock=data["restock"],
                 reason=data["reason"],
                 actor=user,
+                idempotency_key=data["idempotency_key"] or None,
             ),
         ),
         OrderAction(
@@ -362,7 +364,10 @@ class OrderAdmin(admin.ModelAdmin):
             raise PermissionDenied
         if not perms.has_staff_permission(request.user, action.permission(order)):
             raise PermissionDenied
-        form_kwargs = {"order": order} if action.form is admin_forms.RefundForm else {}
+        form_kwargs: dict[str, Any] = {}
+        if action.form is admin_forms.RefundForm:
+            # One key per form shown: a double-submitted form refunds once.
+            form_kwargs = {"order": order, "initial": {"idempotency_key": uuid.uuid4().hex}}
         form = action.form(request.POST or None, **form_kwargs)
         change_url = reverse("admin:orders_order_change", args=[order.pk])
         if request.method == "POST" and form.is_valid():

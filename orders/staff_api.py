@@ -103,8 +103,9 @@ class _StaffOrderActionApi(StaffApiView):
         return Response(io.StaffOrderDetailSerializer(order_get_for_staff(order_id=order_id)).data)
 
 
-def _action_schema(operation_id: str, request: Any, conflicts: str) -> Any:
+def _action_schema(operation_id: str, request: Any, conflicts: str, **extra: Any) -> Any:
     return extend_schema(
+        **extra,
         operation_id=operation_id,
         tags=["staff"],
         request=request,
@@ -155,12 +156,22 @@ class StaffOrderRefundApi(_StaffOrderActionApi):
             restock=data["restock"],
             reason=data["reason"],
             actor=user,
+            idempotency_key=self.request.headers.get("Idempotency-Key") or None,
         )
 
     @_action_schema(
         "staff_orders_refund",
         io.RefundInputSerializer,
         "refund_invalid, invalid_transition, refund_gateway_unavailable",
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                required=False,
+                description="Repeat a refund request safely: the same key returns the first.",
+            )
+        ],
     )
     def post(self, request: Request, order_id: int) -> Response:
         return self.act(request, order_id)

@@ -121,7 +121,7 @@ class RefundInputSerializer(ReasonInputSerializer):
         required=False,
         allow_null=True,
         default=None,
-        help_text="{order item id: units to refund}",
+        help_text="{product id: units}: the refund is worth their price unless amount is given",
     )
     restock = serializers.BooleanField(default=False)
 
@@ -131,11 +131,13 @@ class RefundInputSerializer(ReasonInputSerializer):
         try:
             return {int(item_id): units for item_id, units in lines.items()}
         except ValueError:
-            raise serializers.ValidationError("Keys are order item ids.") from None
+            raise serializers.ValidationError("Keys are product ids.") from None
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs.get("amount") is None and not attrs.get("lines"):
             raise serializers.ValidationError({"amount": "Give an amount or lines to refund."})
+        if attrs.get("restock") and not attrs.get("lines"):
+            raise serializers.ValidationError({"lines": "Choose the lines to put back on stock."})
         return attrs
 
 

@@ -163,20 +163,29 @@ def refund(
     restock: bool,
     reason: str,
     actor: Any,
+    idempotency_key: str | None = None,
 ) -> Order:
-    """Refund an amount or order lines ({order item id: units}); never more than paid minus
-    refunded (the payments service checks under the order's lock)."""
+    """Refund an amount, or order lines ({product id: units}, worth their price unless an
+    amount is given); ``restock`` puts the lines' units back. Never more than paid minus
+    refunded: the payments service checks under the order's lock. ``idempotency_key`` makes a
+    repeated submission (a double-clicked form) return the first refund."""
     reason = _required(reason)
+    if restock and not lines:
+        raise RefundInvalid(
+            "Choose the lines (and units) to put back on stock.", details={"restock": True}
+        )
+    if amount is None and not lines:
+        raise RefundInvalid("Give an amount or lines to refund.")
     _refund_service()(
         order_id=order_id,
         amount=amount,
-        lines=dict(lines) if lines else None,
+        lines={int(p): int(q) for p, q in lines.items()} if lines else None,
         restock=restock,
         reason=reason,
         actor=actor,
+        idempotency_key=idempotency_key,
     )
-    order = Order.objects.get(pk=order_id)
-    return order
+    return Order.objects.get(pk=order_id)
 
 
 def confirm_bank_transfer(
@@ -301,54 +310,30 @@ def _record_manual_refund(
     restock: bool,
     reason: str,
     actor: Any,
+    idempotency_key: str | None = None,
 ) -> Order:
-    """Stand-in until ``payments.services.issue_refund`` is installed: records refunds of money
-    returned by hand (bank transfer, COD) through ``refund_order``, which re-checks the
-    refundable balance under the order's lock."""
+    """Stand-in until ``payments.services.issue_refund`` is installed (same arguments): records
+    refunds of money returned by hand (bank transfer, COD) through ``refund_order``, which
+    re-checks the refundable balance under the order's lock. No idempotency: no Refund rows."""
     order = Order.objects.get(pk=order_id)
     if order.payment_method not in MANUAL_REFUND_METHODS:
         raise RefundNeedsGateway(details={"payment_method": order.payment_method})
-    items = {item.pk: item for item in OrderItem.objects.filter(order_id=order_id)}
-    restock_units: dict[int, int] = {}
-    if lines:
-        bad = [
-            i
-            for i, q in lines.items()
-            if int(i) not in items or int(q) <= 0 or int(q) > items[int(i)].quantity
-        ]
-        if bad:
-            raise RefundInvalid(
-                "Some lines are not items of this order or exceed their quantity.",
-                details={"lines": {str(i): lines[i] for i in bad}},
-            )
-        lines_amount = sum(
-            (items[int(i)].unit_price * int(q) for i, q in lines.items()), Decimal("0.00")
+    items = {
+        item.product_id: item
+        for item in OrderItem.objects.filter(order_id=order_id, product__isnull=False)
+    }
+    lines = lines or {}
+    unknown = sorted(p for p in lines if p not in items)
+    if unknown:
+        raise RefundInvalid(
+            "Some products are not in this order.", details={"product_ids": unknown}
         )
-        if amount is not None and Decimal(amount) != lines_amount:
-            raise RefundInvalid(
-                "Give an amount or lines, not both with different totals.",
-                details={"amount": str(amount), "lines_amount": str(lines_amount)},
-            )
-        amount = lines_amount
-        if restock:
-            restock_units = {int(i): int(q) for i, q in lines.items()}
-    elif amount is None:
-        raise RefundInvalid("Give an amount or lines to refund.")
-    elif restock:
-        if Decimal(amount) != _refundable(order):
-            raise RefundInvalid(
-                "Restocking a partial amount needs the lines the refund is for.",
-                details={"amount": str(amount), "refundable": str(_refundable(order))},
-            )
-        restock_units = {
-            pk: item.quantity - item.quantity_restocked
-            for pk, item in items.items()
-            if item.product_id is not None and item.quantity > item.quantity_restocked
-        }
+    if amount is None:
+        amount = sum((items[p].unit_price * q for p, q in lines.items()), Decimal("0.00"))
     return lifecycle.refund_order(
         order_id=order_id,
         amount=Decimal(amount),
-        restock=restock_units,
+        restock={items[p].pk: q for p, q in lines.items()} if restock else None,
         actor_type=STAFF,
         actor=actor,
         reason=reason,

@@ -200,3 +200,24 @@ def test_bulk_processing_reports_refusals(client, buyer, stocked_product, suppor
         S.PROCESSING,
         S.PENDING_PAYMENT,
     )
+
+
+def test_refund_form_by_lines_restocks(client, buyer, stocked_product, finance_user):
+    order = paid_order(buyer, stocked_product, quantity=3)
+    logged_in(client, finance_user)
+    form = client.get(action_url(order, "refund")).content.decode()
+    line_field = f"line_{stocked_product.pk}"
+    assert f'name="{line_field}"' in form
+    assert 'name="idempotency_key"' in form
+
+    no_lines = client.post(action_url(order, "refund"), {"restock": "on", "reason": "r"})
+    assert "Choose the units to put back on stock." in no_lines.content.decode()
+    done = client.post(
+        action_url(order, "refund"), {line_field: "2", "restock": "on", "reason": "returned"}
+    )
+
+    assert done.status_code == 302
+    order.refresh_from_db()
+    assert order.amount_refunded == Decimal("5000.00")
+    stocked_product.refresh_from_db()
+    assert stocked_product.stock == 9  # 10 - 3 sold + 2 back

@@ -391,7 +391,7 @@ def test_refund_by_lines_with_restock(buyer, stocked_product, finance_user):
     refunded = staff.refund(
         order_id=order.pk,
         amount=None,
-        lines={item.pk: 1},
+        lines={stocked_product.pk: 1},
         restock=True,
         reason="one returned",
         actor=finance_user,
@@ -409,10 +409,10 @@ def test_refund_by_lines_with_restock(buyer, stocked_product, finance_user):
 
 def test_refund_refusals(buyer, stocked_product, finance_user):
     order = paid_order(buyer, stocked_product, quantity=2)
-    item = order.items.get()
+    product = stocked_product.pk
     for code, kwargs in [
-        ("refund_invalid", {"amount": None, "lines": {item.pk: 3}, "restock": False}),
-        ("refund_invalid", {"amount": None, "lines": {item.pk + 999: 1}, "restock": False}),
+        ("refund_invalid", {"amount": None, "lines": {product: 3}, "restock": False}),
+        ("refund_invalid", {"amount": None, "lines": {product + 999: 1}, "restock": False}),
         ("refund_invalid", {"amount": Decimal("100.00"), "lines": None, "restock": True}),
         ("refund_invalid", {"amount": None, "lines": None, "restock": False}),
     ]:

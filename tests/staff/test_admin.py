@@ -210,7 +210,9 @@ def test_refund_form_by_lines_restocks(client, buyer, stocked_product, finance_u
     assert f'name="{line_field}"' in form
     assert 'name="idempotency_key"' in form
 
-    no_lines = client.post(action_url(order, "refund"), {"restock": "on", "reason": "r"})
+    no_lines = client.post(
+        action_url(order, "refund"), {"amount": "100.00", "restock": "on", "reason": "r"}
+    )
     assert "Choose the units to put back on stock." in no_lines.content.decode()
     done = client.post(
         action_url(order, "refund"), {line_field: "2", "restock": "on", "reason": "returned"}

@@ -10,6 +10,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import COMMON_ERRORS, StandardPagination, error_response
+from config.errors import DomainError
+from observability.metrics import CHECKOUTS, bounded_label
+from observability.throttles import CheckoutThrottle
 from orders import idempotency
 from orders.models import IdempotencyKey
 from orders.selectors import order_get_for_customer, orders_for_customer
@@ -40,7 +43,18 @@ def render_placed_order(placed: PlacedOrder) -> dict[str, Any]:
     return idempotency.as_json(body)
 
 
+# Checkout outcomes counted on /metrics: placed, replayed, or the refusal's error code.
+CHECKOUT_OUTCOMES = (
+    "placed", "replayed", "insufficient_stock", "price_changed", "cart_empty",
+    "product_inactive", "currency_mismatch", "address_not_found", "payment_method_not_allowed",
+    "idempotency_key_required", "idempotency_key_reused", "request_in_progress",
+    "validation_error",
+)  # fmt: skip
+
+
 class CheckoutApi(APIView):
+    throttle_classes = [CheckoutThrottle]
+
     @extend_schema(
         operation_id="checkout",
         parameters=[IDEMPOTENCY_HEADER],
@@ -61,6 +75,19 @@ class CheckoutApi(APIView):
         ),
     )
     def post(self, request: Request) -> Response:
+        try:
+            response = self._checkout(request)
+        except DomainError as exc:
+            CHECKOUTS.labels(bounded_label(exc.code, CHECKOUT_OUTCOMES)).inc()
+            raise
+        except serializers.ValidationError:
+            CHECKOUTS.labels("validation_error").inc()
+            raise
+        replayed = response.headers.get("Idempotent-Replayed") == "true"
+        CHECKOUTS.labels("replayed" if replayed else "placed").inc()
+        return response
+
+    def _checkout(self, request: Request) -> Response:
         key = idempotency.validate_key(request.headers.get("Idempotency-Key"))
         data = CheckoutInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -50,6 +50,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             created = self._seed_products()
         self.stdout.write(f"Products: {created} created, {len(DEMO_PRODUCTS) - created} existed.")
+        self._offer_dummy_gateway()
         self._seed_account(
             email=STAFF_EMAIL,
             label="Staff (admin)",
@@ -66,6 +67,19 @@ class Command(BaseCommand):
             extra={"first_name": "Ada", "last_name": "Obi", "phone": "+2348031234567"},
             superuser=False,
         )
+
+    def _offer_dummy_gateway(self) -> None:
+        """With DEBUG, offer the offline "dummy" gateway so a demo purchase needs no keys."""
+        from django.conf import settings
+
+        from shop.models import PlatformSetting
+        from shop.platform_settings import get_setting, set_setting
+
+        key = "checkout.allowed_payment_methods"
+        if not settings.DEBUG or PlatformSetting.objects.filter(key=key).exists():
+            return
+        set_setting(key, [*get_setting(key), "dummy"])
+        self.stdout.write("Payment method 'dummy' offered (DEBUG): a pay/decline page, no keys.")
 
     def _seed_products(self) -> int:
         created = 0

@@ -1,0 +1,133 @@
+"""Payment endpoints: pay (new attempt), verify (heal a missed webhook), gateway webhooks."""
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.api import COMMON_ERRORS, error_response
+from orders.selectors import order_get_for_customer
+from orders.services import retry_payment
+from orders.states import ActorType, OrderState
+from payments import services
+from payments.errors import OrderNotPayable
+from payments.models import Payment
+from payments.providers import PROVIDER_NAMES
+
+PAYMENT_OBJECT = inline_serializer(
+    name="PaymentStarted",
+    fields={
+        "order_id": serializers.IntegerField(),
+        "payment": serializers.DictField(),
+    },
+)
+
+
+class OrderPayApi(APIView):
+    @extend_schema(
+        operation_id="orders_pay",
+        request=None,
+        responses={
+            201: PAYMENT_OBJECT,
+            **COMMON_ERRORS,
+            404: error_response("not_found"),
+            409: error_response("order_not_payable, insufficient_stock"),
+            502: error_response("payment_gateway_unavailable (details.order_id)"),
+        },
+        description=(
+            "Start a new payment attempt for an unpaid order (also after payment_failed, which "
+            "reserves the stock again). Answers the hosted payment page to open."
+        ),
+    )
+    def post(self, request: Request, order_id: int) -> Response:
+        order = order_get_for_customer(customer=request.user, order_id=order_id)
+        if order.state == OrderState.PAYMENT_FAILED:
+            retry_payment(order_id=order.pk, actor_type=ActorType.CUSTOMER, actor=request.user)
+        elif order.state != OrderState.PENDING_PAYMENT:
+            raise OrderNotPayable(details={"order_id": order.pk, "state": order.state})
+        payment = services.start_payment(order_id=order.pk)
+        return Response({"order_id": order.pk, "payment": payment}, status=status.HTTP_201_CREATED)
+
+
+def render_payment(payment: Payment) -> dict[str, Any]:
+    return {
+        "reference": payment.reference,
+        "gateway": payment.gateway,
+        "attempt": payment.attempt,
+        "status": payment.status,
+        "amount": str(payment.amount),
+        "currency": payment.currency,
+        "order_id": payment.order_id,
+        "order_state": payment.order.state,
+        "payment_status": payment.order.payment_status,
+    }
+
+
+class PaymentVerifyApi(APIView):
+    @extend_schema(
+        operation_id="payments_verify",
+        responses={
+            200: inline_serializer(
+                name="PaymentVerified",
+                fields={
+                    "reference": serializers.CharField(),
+                    "gateway": serializers.CharField(),
+                    "attempt": serializers.IntegerField(),
+                    "status": serializers.CharField(),
+                    "amount": serializers.CharField(),
+                    "currency": serializers.CharField(),
+                    "order_id": serializers.IntegerField(),
+                    "order_state": serializers.CharField(),
+                    "payment_status": serializers.CharField(),
+                },
+            ),
+            **COMMON_ERRORS,
+            404: error_response("payment_not_found, payment_not_found_at_gateway"),
+            502: error_response("payment_gateway_unavailable, payment_gateway_bad_response"),
+        },
+        description="Ask the gateway about one of your payments and apply its answer.",
+    )
+    def get(self, request: Request, reference: str) -> Response:
+        payment = services.verify_payment(reference=reference, customer=request.user)
+        payment.order.refresh_from_db()
+        return Response(render_payment(payment))
+
+
+class WebhookApi(APIView):
+    """Gateways call this: no session, no CSRF, no token; only the signature authenticates."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="payments_webhook",
+        request=None,
+        responses={
+            200: inline_serializer(
+                name="WebhookAck",
+                fields={
+                    "received": serializers.IntegerField(),
+                    "duplicates": serializers.IntegerField(),
+                },
+            ),
+            400: error_response("invalid_webhook_payload, unknown_payment_method"),
+            401: error_response("invalid_signature"),
+        },
+    )
+    def post(self, request: Request, gateway: str) -> Response:
+        if gateway not in PROVIDER_NAMES:
+            return Response(
+                {"error": {"code": "not_found", "message": "Unknown gateway.", "details": {}}},
+                status=status.HTTP_404_NOT_FOUND,
+            )
+        received = services.receive_webhook(
+            gateway=gateway,
+            headers=request.headers,
+            body=request.body,
+            remote_addr=request.META.get("REMOTE_ADDR"),
+        )
+        return Response({"received": len(received.stored), "duplicates": received.duplicates})

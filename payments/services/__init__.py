@@ -1,0 +1,28 @@
+"""Payment services. Import from here: ``from payments.services import issue_refund``."""
+
+from payments.services.events import Deferred, apply_gateway_event, event_from_verify
+from payments.services.refunds import issue_refund, refundable_amount
+from payments.services.start import start_payment
+from payments.services.webhooks import (
+    enqueue,
+    process_webhook_event,
+    receive_webhook,
+    redrive_stuck_webhooks,
+    sync_payment_with_gateway,
+    verify_payment,
+)
+
+__all__ = [
+    "Deferred",
+    "apply_gateway_event",
+    "enqueue",
+    "event_from_verify",
+    "issue_refund",
+    "process_webhook_event",
+    "receive_webhook",
+    "redrive_stuck_webhooks",
+    "refundable_amount",
+    "start_payment",
+    "sync_payment_with_gateway",
+    "verify_payment",
+]

@@ -1,0 +1,126 @@
+"""Opening a payment attempt at a gateway: a short transaction, then the call, then the store."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from config.errors import DomainError
+from inventory import services as inventory
+from orders.models import Order
+from orders.services._base import lock_order
+from orders.states import OrderState
+from payments.errors import OrderNotPayable, PaymentStartFailed
+from payments.models import Payment, PaymentStatus
+from payments.providers import CreatePaymentRequest, get_provider
+from payments.redaction import redact
+from shop.platform_settings import get_setting
+
+logger = logging.getLogger(__name__)
+
+HOSTED_GATEWAYS = ("paystack", "stripe", "flutterwave", "dummy")
+
+
+def new_reference(order: Order, attempt: int) -> str:
+    # Paystack allows only A-Z a-z 0-9 . = - ; the random tail keeps references unguessable.
+    return f"{order.number}-{attempt}-{secrets.token_hex(3)}"
+
+
+def callback_url(reference: str) -> str:
+    base = getattr(settings, "PAYMENT_CALLBACK_URL", "") or f"{settings.SITE_URL}/payments/return/"
+    return f"{base}?reference={reference}"
+
+
+def _open_attempt(order_id: int) -> Payment:
+    with transaction.atomic():
+        order = lock_order(order_id)
+        if order.state != OrderState.PENDING_PAYMENT:
+            raise OrderNotPayable(details={"order_id": order.pk, "state": order.state})
+        if order.payment_method not in HOSTED_GATEWAYS:
+            raise OrderNotPayable(
+                "This order's payment method has no online payment.",
+                details={"order_id": order.pk, "payment_method": order.payment_method},
+            )
+        last = order.payments.aggregate(last=Max("attempt"))["last"] or 0
+        payment = Payment.objects.create(
+            order=order,
+            gateway=order.payment_method,
+            reference=new_reference(order, last + 1),
+            attempt=last + 1,
+            amount=order.total,
+            currency=order.currency,
+        )
+        _extend_locks_once(order)
+    return payment
+
+
+def _extend_locks_once(order: Order) -> None:
+    """The customer starts paying: give a slow 3-D Secure/USSD payment the payment window."""
+    if order.metadata.get("payment_window_extended"):
+        return
+    until = timezone.now() + timedelta(minutes=get_setting("checkout.payment_window_minutes"))
+    inventory.extend(owner=order.number, until=until)
+    Order.objects.filter(pk=order.pk).update(
+        metadata={**order.metadata, "payment_window_extended": until.isoformat()}
+    )
+
+
+def start_payment(*, order_id: int) -> dict[str, Any]:
+    """Create a new attempt for an unpaid order and return the response's ``payment`` object.
+
+    The gateway is called outside any transaction. When it fails the attempt is marked failed
+    and ``PaymentStartFailed`` (502 ``payment_gateway_unavailable``) is raised with the order
+    id: the order stays ``pending_payment`` with its stock, and ``pay`` can try again.
+    """
+    payment = _open_attempt(order_id)
+    order = payment.order
+    try:
+        provider = get_provider(payment.gateway)
+        session = provider.create_payment(
+            CreatePaymentRequest(
+                reference=payment.reference,
+                amount=payment.amount,
+                currency=payment.currency,
+                email=order.customer.email,
+                callback_url=callback_url(payment.reference),
+                metadata={"order_number": order.number, "order_id": str(order.pk)},
+                description=f"Order {order.number}",
+            )
+        )
+    except DomainError as exc:
+        logger.warning(
+            "Payment start failed for order %s (%s): %s", order.number, payment.gateway, exc.code
+        )
+        Payment.objects.filter(pk=payment.pk, status=PaymentStatus.CREATED).update(
+            status=PaymentStatus.FAILED, failure_reason=f"start: {exc.code}"[:300]
+        )
+        raise PaymentStartFailed(
+            details={"order_id": order.pk, "order_number": order.number, "cause": exc.code}
+        ) from exc
+    Payment.objects.filter(pk=payment.pk, status=PaymentStatus.CREATED).update(
+        status=PaymentStatus.PENDING,
+        redirect_url=session.redirect_url or "",
+        gateway_ids=session.gateway_ids,
+        raw_responses=[{"create": redact(payment.gateway, session.raw)}],
+    )
+    return payment_object(payment, redirect_url=session.redirect_url)
+
+
+def payment_object(payment: Payment, *, redirect_url: str | None) -> dict[str, Any]:
+    return {
+        "method": payment.gateway,
+        "action": "redirect",
+        "status": "started",
+        "reference": payment.reference,
+        "attempt": payment.attempt,
+        "redirect_url": redirect_url,
+        "amount": str(payment.amount),
+        "currency": payment.currency,
+    }

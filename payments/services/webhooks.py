@@ -1,0 +1,266 @@
+"""Receiving, storing and processing gateway webhooks; the customer's verify; the re-drive.
+
+Receiving does no business work: verify the signature, store one row per event (the unique
+(gateway, event_key) drops redeliveries), and after commit hand the row id to Celery. If the
+broker is down the row simply waits for ``redrive_stuck_webhooks``.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from config.errors import DomainError
+from payments.errors import PaymentNotFound
+from payments.models import Payment, WebhookEvent
+from payments.providers import DisputeInfo, GatewayEvent, RefundInfo, get_provider
+from payments.providers.base import header, parse_timestamp
+from payments.providers.errors import InvalidSignature
+from payments.services.events import (
+    Deferred,
+    apply_gateway_event,
+    event_from_verify,
+    find_payment,
+)
+
+logger = logging.getLogger(__name__)
+
+# Headers worth keeping for audit; never Authorization or cookies.
+KEPT_HEADERS = (
+    "content-type",
+    "user-agent",
+    "x-paystack-signature",
+    "stripe-signature",
+    "verif-hash",
+    "x-dummy-signature",
+)
+
+
+@dataclass(frozen=True)
+class Received:
+    stored: list[int]  # new WebhookEvent ids (queued for processing)
+    duplicates: int
+
+
+def _kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    kept = {}
+    for name in KEPT_HEADERS:
+        value = header(headers, name)
+        if value is not None:
+            kept[name] = "[set]" if name == "verif-hash" else value[:500]  # a shared secret
+    return kept
+
+
+def receive_webhook(
+    *, gateway: str, headers: Mapping[str, str], body: bytes, remote_addr: str | None
+) -> Received:
+    """Verify and store; raises InvalidSignature (after storing the refused body for audit)."""
+    provider = get_provider(gateway)
+    raw_text = body.decode("utf-8", errors="replace")
+    try:
+        events = provider.parse_webhook(headers, body)
+    except InvalidSignature:
+        WebhookEvent.objects.create(
+            gateway=gateway,
+            event_key=f"invalid-signature:{uuid.uuid4().hex}",
+            raw_body=raw_text,
+            headers=_kept_headers(headers),
+            signature_valid=False,
+            remote_addr=remote_addr,
+        )
+        logger.warning("Refused a %s webhook with a bad signature from %s", gateway, remote_addr)
+        raise
+    stored: list[int] = []
+    duplicates = 0
+    for event in events:
+        try:
+            with transaction.atomic():
+                row = WebhookEvent.objects.create(
+                    gateway=gateway,
+                    event_key=event.event_key[:200],
+                    event_type=event.event_type[:100],
+                    kind=event.kind,
+                    event=serialise_event(event),
+                    raw_body=raw_text,
+                    headers=_kept_headers(headers),
+                    signature_valid=True,
+                    remote_addr=remote_addr,
+                )
+        except IntegrityError:
+            duplicates += 1
+            continue
+        stored.append(row.pk)
+        transaction.on_commit(lambda pk=row.pk: enqueue(pk))
+    return Received(stored=stored, duplicates=duplicates)
+
+
+def enqueue(event_id: int) -> bool:
+    """Queue processing; False (logged) when the broker is unreachable: the re-drive retries."""
+    from payments.tasks import process_webhook_event as task
+
+    try:
+        task.delay(event_id)
+    except Exception:  # broker down: the row stays unprocessed, nothing is lost
+        logger.exception("Could not queue webhook event %s; left for the re-drive", event_id)
+        return False
+    return True
+
+
+def process_webhook_event(*, event_id: int) -> str:
+    """Apply a stored event once. Safe to run twice or concurrently: the row lock decides."""
+    row = WebhookEvent.objects.get(pk=event_id)
+    if row.processed_at is not None or not row.signature_valid:
+        return row.outcome or "not_processed"
+    event = deserialise_event(row.gateway, row.event)
+    try:
+        payment = find_payment(event)
+        if payment is not None and not event.trusted and event.kind.startswith("charge_"):
+            # Flutterwave's verif-hash does not cover the body: the gateway's own answer decides.
+            confirmed = event_from_verify(
+                row.gateway,
+                get_provider(row.gateway).verify(
+                    payment.reference, gateway_ids={**payment.gateway_ids, **event.gateway_ids}
+                ),
+            )
+            event = confirmed if confirmed is not None else _pending(event)
+        with transaction.atomic():
+            row = WebhookEvent.objects.select_for_update().get(pk=event_id)
+            if row.processed_at is not None:
+                return row.outcome
+            outcome = apply_gateway_event(event=event, payment=payment)
+            row.processed_at = timezone.now()
+            row.outcome = outcome
+            row.attempts += 1
+            row.last_error = ""
+            row.payment = payment
+            row.save()
+        logger.info("Webhook %s %s: %s", row.gateway, row.event_key, outcome)
+        return outcome
+    except Deferred as exc:
+        _record_failure(event_id, f"deferred: {exc}")
+        raise
+    except Exception as exc:
+        _record_failure(event_id, f"{type(exc).__name__}: {exc}")
+        raise
+
+
+def _pending(event: GatewayEvent) -> GatewayEvent:
+    from dataclasses import replace
+
+    return replace(event, kind="unknown", event_type=f"{event.event_type} (not confirmed)")
+
+
+def _record_failure(event_id: int, error: str) -> None:
+    with transaction.atomic():
+        row = WebhookEvent.objects.select_for_update().get(pk=event_id)
+        row.attempts += 1
+        row.last_error = error[:2000]
+        row.save(update_fields=["attempts", "last_error"])
+
+
+def redrive_stuck_webhooks(*, older_than: timedelta, limit: int = 500) -> int:
+    """Queue valid events still unprocessed after ``older_than`` (lost task, broker outage).
+
+    For the ops engineer's periodic job; returns how many were queued.
+    """
+    cutoff = timezone.now() - older_than
+    ids = list(
+        WebhookEvent.objects.filter(
+            signature_valid=True, processed_at__isnull=True, received_at__lte=cutoff
+        )
+        .order_by("received_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    return sum(1 for pk in ids if enqueue(pk))
+
+
+def verify_payment(*, reference: str, customer: Any) -> Payment:
+    """The customer's own payment: ask the gateway and apply its answer like a webhook."""
+    payment = Payment.objects.filter(reference=reference, order__customer=customer).first()
+    if payment is None:
+        raise PaymentNotFound(details={"reference": reference})
+    return sync_payment_with_gateway(payment_id=payment.pk)
+
+
+def sync_payment_with_gateway(*, payment_id: int) -> Payment:
+    """Ask the gateway about a payment and apply the answer (verify endpoint, reconciliation).
+
+    Gateway errors propagate (``GatewayUnavailable``…); nothing changes then.
+    """
+    payment = Payment.objects.get(pk=payment_id)
+    result = get_provider(payment.gateway).verify(
+        payment.reference, gateway_ids=payment.gateway_ids
+    )
+    event = event_from_verify(payment.gateway, result)
+    if event is not None:
+        apply_gateway_event(event=event, payment=payment)  # charge events only: never Deferred
+    elif result.gateway_ids:
+        Payment.objects.filter(pk=payment.pk).update(
+            gateway_ids={**payment.gateway_ids, **result.gateway_ids}
+        )
+    return Payment.objects.select_related("order").get(pk=payment.pk)
+
+
+# --- the normalised event, as stored on the row --------------------------------------------
+def _json(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _json(v) for k, v in value.items()}
+    return value
+
+
+def serialise_event(event: GatewayEvent) -> dict[str, Any]:
+    data = asdict(event)
+    data.pop("raw")
+    return _json(data)
+
+
+def deserialise_event(gateway: str, data: Mapping[str, Any]) -> GatewayEvent:
+    dispute = data.get("dispute")
+    refund = data.get("refund")
+    return GatewayEvent(
+        gateway=gateway,
+        kind=data.get("kind", "unknown"),
+        event_type=data.get("event_type", ""),
+        event_key=data.get("event_key", ""),
+        reference=data.get("reference"),
+        amount=Decimal(data["amount"]) if data.get("amount") is not None else None,
+        currency=data.get("currency"),
+        occurred_at=parse_timestamp(data.get("occurred_at")),
+        gateway_ids=dict(data.get("gateway_ids") or {}),
+        trusted=bool(data.get("trusted", True)),
+        failure_reason=data.get("failure_reason"),
+        dispute=DisputeInfo(
+            gateway_dispute_id=dispute["gateway_dispute_id"],
+            status=dispute["status"],
+            reason=dispute.get("reason"),
+            evidence_due=parse_timestamp(dispute.get("evidence_due")),
+            amount=Decimal(dispute["amount"]) if dispute.get("amount") is not None else None,
+            currency=dispute.get("currency"),
+        )
+        if dispute
+        else None,
+        refund=RefundInfo(**refund) if refund else None,
+        raw=None,
+    )
+
+
+__all__ = [
+    "DomainError",
+    "process_webhook_event",
+    "receive_webhook",
+    "redrive_stuck_webhooks",
+    "sync_payment_with_gateway",
+    "verify_payment",
+]

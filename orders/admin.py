@@ -29,6 +29,7 @@ from orders.models import COD, Order, OrderEvent, OrderItem
 from orders.payment_methods import BANK_TRANSFER
 from orders.services import staff
 from orders.states import UNPAID_STATES, OrderState, PaymentStatus
+from payments.models import Payment, Refund
 
 S = OrderState
 
@@ -214,6 +215,23 @@ class OrderEventInline(ReadOnlyInline):
         return super().get_queryset(request).select_related("actor").order_by("-created_at", "-id")
 
 
+class PaymentInline(ReadOnlyInline):
+    model = Payment
+    verbose_name_plural = "Payments"
+    fields = [
+        "reference",
+        "gateway",
+        "attempt",
+        "amount",
+        "currency",
+        "status",
+        "failure_reason",
+        "created_at",
+    ]
+    readonly_fields = fields
+    ordering = ["attempt"]
+
+
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
     list_display = [
@@ -234,12 +252,18 @@ class OrderAdmin(admin.ModelAdmin):
         "needs_attention",
         ("created_at", DateFieldListFilter),
     ]
-    search_fields = ["number", "customer__email", "customer__phone", "shipping_address__phone"]
+    search_fields = [
+        "number",
+        "customer__email",
+        "customer__phone",
+        "shipping_address__phone",
+        "payments__reference",
+    ]
     ordering = ["-created_at", "-id"]
     list_per_page = 50
     show_full_result_count = False
     actions = ["bulk_mark_processing", "bulk_mark_ready_for_shipment"]
-    inlines = [OrderItemInline, OrderEventInline]
+    inlines = [OrderItemInline, PaymentInline, OrderEventInline]
     change_form_template = "admin/orders/order/change_form.html"
     fieldsets = [
         (None, {"fields": ["number", "customer", "state", "payment_status", "payment_method"]}),
@@ -254,6 +278,7 @@ class OrderAdmin(admin.ModelAdmin):
                     "total",
                     "amount_refunded",
                     "refundable_balance",
+                    "refunds",
                 ]
             },
         ),
@@ -305,6 +330,29 @@ class OrderAdmin(admin.ModelAdmin):
     @admin.display(description="refundable balance")
     def refundable_balance(self, order: Order) -> str:
         return f"{staff.refundable_balance(order)} {order.currency}"
+
+    @admin.display(description="refunds")
+    def refunds(self, order: Order) -> str:
+        refunds = Refund.objects.filter(payment__order=order).select_related("requested_by")
+        return (
+            format_html_join(
+                "",
+                "<div>{} {} &middot; {}{} &middot; {} &middot; {} &middot; {}</div>",
+                (
+                    (
+                        refund.amount,
+                        refund.currency,
+                        refund.get_status_display(),
+                        " (manual)" if refund.manual else "",
+                        refund.reason or "-",
+                        refund.requested_by.email if refund.requested_by else "gateway",
+                        refund.created_at.strftime("%Y-%m-%d %H:%M"),
+                    )
+                    for refund in refunds.order_by("-created_at", "-id")
+                ),
+            )
+            or "-"
+        )
 
     @admin.display(description="shipping address (at checkout)")
     def shipping_address_snapshot(self, order: Order) -> str:

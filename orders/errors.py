@@ -99,9 +99,3 @@ class TransferAmountMismatch(DomainError):
         "The transfer does not cover the order total in its currency; confirm a bank transfer "
         "only once the full amount has arrived (partial transfers are not accepted)."
     )
-
-
-class RefundNeedsGateway(DomainError):
-    code = "refund_gateway_unavailable"
-    http_status = 409
-    message = "Refunds of gateway payments go through the payments service, not available here."

@@ -162,7 +162,8 @@ class StaffOrderRefundApi(_StaffOrderActionApi):
     @_action_schema(
         "staff_orders_refund",
         io.RefundInputSerializer,
-        "refund_invalid, invalid_transition, refund_gateway_unavailable",
+        "refund_exceeds_refundable, refund_not_allowed, refund_held_dispute_open, refund_invalid "
+        "(502: payment_gateway_unavailable and other gateway errors)",
         parameters=[
             OpenApiParameter(
                 "Idempotency-Key",
@@ -192,7 +193,9 @@ class StaffOrderCancelApi(_StaffOrderActionApi):
         )
 
     @_action_schema(
-        "staff_orders_cancel", io.ReasonInputSerializer, "order_not_cancellable, refund errors"
+        "staff_orders_cancel",
+        io.ReasonInputSerializer,
+        "order_not_cancellable, and the refund codes for a paid order",
     )
     def post(self, request: Request, order_id: int) -> Response:
         return self.act(request, order_id)

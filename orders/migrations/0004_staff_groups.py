@@ -7,6 +7,9 @@ VIEW = [
     ("orders", "view_order"),
     ("orders", "view_orderitem"),
     ("orders", "view_orderevent"),
+    ("payments", "view_payment"),
+    ("payments", "view_refund"),
+    ("payments", "view_dispute"),
 ]
 GROUPS = {
     "Support": [*VIEW, ("orders", "fulfil_order"), ("orders", "cancel_unpaid_order")],
@@ -45,6 +48,7 @@ def remove_groups(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("orders", "0003_staff_permissions"),
+        ("payments", "0001_initial"),
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
     ]

@@ -6,9 +6,8 @@ the staff user in the same transaction; ``record_event`` queues the customer's n
 in that transaction too). Permissions are checked by the callers with
 ``orders.permissions.require_staff_permission``.
 
-Refunds go through ``payments.services.issue_refund`` (the gateway or a manual record). Until
-the payments service is installed, ``_refund_service`` falls back to recording manual refunds
-(bank transfer, cash on delivery) with ``refund_order``; gateway orders are refused.
+Refunds go through ``payments.services.issue_refund`` (the gateway, or a manual record for
+bank transfer and cash on delivery); there is no second refund path here.
 """
 
 from collections.abc import Callable, Mapping
@@ -23,18 +22,18 @@ from orders.errors import (
     OrderNotCancellable,
     ReasonRequired,
     RefundInvalid,
-    RefundNeedsGateway,
     StatusChangeNotSupported,
     TrackingRequired,
     TransferAmountMismatch,
     WrongPaymentMethod,
 )
-from orders.models import COD, Order, OrderItem
+from orders.models import COD, Order
 from orders.payment_methods import BANK_TRANSFER
 from orders.permissions import REFUND, StaffPermissionDenied
 from orders.services import lifecycle
 from orders.services._base import lock_order, refuse
 from orders.states import UNPAID_STATES, ActorType, OrderState, PaymentStatus
+from payments.services import issue_refund, refundable_amount
 
 S = OrderState
 STAFF = ActorType.STAFF
@@ -58,7 +57,6 @@ COD_COLLECTABLE_STATES = (
     S.DELIVERED,
 )
 CANCELLABLE_BY_STAFF = (*UNPAID_STATES, S.PAID, S.PROCESSING, S.READY_FOR_SHIPMENT)
-MANUAL_REFUND_METHODS = (BANK_TRANSFER, COD)
 
 
 def status_targets(order: Order) -> list[str]:
@@ -134,7 +132,7 @@ def cancel_order(*, order_id: int, actor: Any, reason: str, allow_refund: bool) 
         )
     if refundable > 0:
         try:
-            order = _refund_service()(
+            order = issue_refund(
                 order_id=order_id,
                 amount=refundable,
                 lines=None,
@@ -176,7 +174,7 @@ def refund(
         )
     if amount is None and not lines:
         raise RefundInvalid("Give an amount or lines to refund.")
-    _refund_service()(
+    issue_refund(
         order_id=order_id,
         amount=amount,
         lines={int(p): int(q) for p, q in lines.items()} if lines else None,
@@ -281,7 +279,7 @@ def _required(reason: str) -> str:
 def _refundable(order: Order) -> Decimal:
     if order.payment_status not in (PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED):
         return Decimal("0.00")
-    return order.total - order.amount_refunded
+    return refundable_amount(order)  # paid - refunded - refunds pending at the gateway
 
 
 def _require_cod(order_id: int) -> None:
@@ -290,52 +288,3 @@ def _require_cod(order_id: int) -> None:
         raise NotFound("Order not found.", details={"order_id": order_id})
     if method != COD:
         raise WrongPaymentMethod(details={"payment_method": method})
-
-
-def _refund_service() -> Callable[..., Any]:
-    try:
-        from payments.services import issue_refund  # lands with the payments issue
-    except ModuleNotFoundError as missing:
-        if missing.name != "payments.services":
-            raise
-        return _record_manual_refund
-    return issue_refund
-
-
-def _record_manual_refund(
-    *,
-    order_id: int,
-    amount: Decimal | None,
-    lines: Mapping[int, int] | None,
-    restock: bool,
-    reason: str,
-    actor: Any,
-    idempotency_key: str | None = None,
-) -> Order:
-    """Stand-in until ``payments.services.issue_refund`` is installed (same arguments): records
-    refunds of money returned by hand (bank transfer, COD) through ``refund_order``, which
-    re-checks the refundable balance under the order's lock. No idempotency: no Refund rows."""
-    order = Order.objects.get(pk=order_id)
-    if order.payment_method not in MANUAL_REFUND_METHODS:
-        raise RefundNeedsGateway(details={"payment_method": order.payment_method})
-    items = {
-        item.product_id: item
-        for item in OrderItem.objects.filter(order_id=order_id, product__isnull=False)
-    }
-    lines = lines or {}
-    unknown = sorted(p for p in lines if p not in items)
-    if unknown:
-        raise RefundInvalid(
-            "Some products are not in this order.", details={"product_ids": unknown}
-        )
-    if amount is None:
-        amount = sum((items[p].unit_price * q for p, q in lines.items()), Decimal("0.00"))
-    return lifecycle.refund_order(
-        order_id=order_id,
-        amount=Decimal(amount),
-        restock={items[p].pk: q for p, q in lines.items()} if restock else None,
-        actor_type=STAFF,
-        actor=actor,
-        reason=reason,
-        payload={"method": "manual", "payment_method": order.payment_method},
-    )

@@ -147,7 +147,7 @@ def test_refund_over_the_balance_shows_the_error_and_changes_nothing(
         action_url(order, "refund"), {"amount": "5000.01", "reason": "x"}
     )
     assert response.status_code == 200
-    assert "refund_invalid" in response.content.decode()
+    assert "refund_exceeds_refundable" in response.content.decode()
     order.refresh_from_db()
     assert order.amount_refunded == Decimal("0.00")
 
@@ -223,3 +223,31 @@ def test_refund_form_by_lines_restocks(client, buyer, stocked_product, finance_u
     assert order.amount_refunded == Decimal("5000.00")
     stocked_product.refresh_from_db()
     assert stocked_product.stock == 9  # 10 - 3 sold + 2 back
+
+
+def test_search_by_payment_reference_and_payments_refunds_on_the_page(
+    client, buyer, stocked_product, finance_user, superuser
+):
+    from payments.models import Payment
+
+    order = paid_order(buyer, stocked_product)
+    other = OrderFactory()
+    Payment.objects.create(
+        order=order,
+        gateway="paystack",
+        reference="PSK-REF-4242",
+        attempt=1,
+        amount=order.total,
+        currency="NGN",
+        status="failed",
+    )
+    logged_in(client, finance_user)
+    client.post(action_url(order, "refund"), {"amount": "700.00", "reason": "late delivery"})
+
+    found = client.get(CHANGELIST, {"q": "PSK-REF-4242"}).content.decode()
+    assert order.number in found
+    assert other.number not in found
+    page = client.get(change_url(order)).content.decode()
+    assert "PSK-REF-4242" in page  # the payments inline
+    assert "700.00 NGN &middot; Processed (manual) &middot; late delivery" in page
+    assert finance_user.email in page

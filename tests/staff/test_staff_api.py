@@ -88,7 +88,7 @@ def test_finance_refunds_by_amount_and_lines(buyer, stocked_product, finance_use
     too_much = client.post(
         url(order.pk, "refund"), {"amount": "2000.01", "reason": "x"}, format="json"
     )
-    assert (too_much.status_code, error_code(too_much)) == (409, "refund_invalid")
+    assert (too_much.status_code, error_code(too_much)) == (409, "refund_exceeds_refundable")
     empty = client.post(url(order.pk, "refund"), {"reason": "x"}, format="json")
     assert (empty.status_code, error_code(empty)) == (400, "validation_error")
 
@@ -219,7 +219,14 @@ def test_the_groups_hold_exactly_their_permissions(staff_groups):
             for p in Permission.objects.filter(group=group).select_related("content_type")
         }
 
-    view = {"orders.view_order", "orders.view_orderitem", "orders.view_orderevent"}
+    view = {
+        "orders.view_order",
+        "orders.view_orderitem",
+        "orders.view_orderevent",
+        "payments.view_payment",
+        "payments.view_refund",
+        "payments.view_dispute",
+    }
     assert perms("Support") == view | {"orders.fulfil_order", "orders.cancel_unpaid_order"}
     assert perms("Finance") == view | {
         "orders.refund_order",

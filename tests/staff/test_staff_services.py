@@ -9,6 +9,7 @@ from inventory.models import InventoryLock
 from orders.models import Order, OrderEvent
 from orders.services import staff
 from orders.states import ActorType, OrderState, PaymentStatus
+from payments.models import Refund
 from shop.models import Product
 from tests.factories import OrderFactory
 from tests.staff.conftest import paid_order, placed_order
@@ -356,7 +357,7 @@ def test_partial_refunds_accumulate_until_refunded(buyer, stocked_product, finan
     )
     assert (first.state, first.amount_refunded) == (S.PARTIALLY_REFUNDED, Decimal("1000.00"))
     assert_refused(
-        "refund_invalid",
+        "refund_exceeds_refundable",
         lambda: staff.refund(
             order_id=order.pk,
             amount=Decimal("4000.01"),
@@ -411,8 +412,11 @@ def test_refund_refusals(buyer, stocked_product, finance_user):
     order = paid_order(buyer, stocked_product, quantity=2)
     product = stocked_product.pk
     for code, kwargs in [
-        ("refund_invalid", {"amount": None, "lines": {product: 3}, "restock": False}),
-        ("refund_invalid", {"amount": None, "lines": {product + 999: 1}, "restock": False}),
+        # worth 7500.00, paid 5000.00
+        ("refund_exceeds_refundable", {"amount": None, "lines": {product: 3}, "restock": False}),
+        ("refund_not_allowed", {"amount": None, "lines": {product + 999: 1}, "restock": False}),
+        # more units back on the shelf than were sold
+        ("refund_invalid", {"amount": Decimal("100.00"), "lines": {product: 3}, "restock": True}),
         ("refund_invalid", {"amount": Decimal("100.00"), "lines": None, "restock": True}),
         ("refund_invalid", {"amount": None, "lines": None, "restock": False}),
     ]:
@@ -423,9 +427,11 @@ def test_refund_refusals(buyer, stocked_product, finance_user):
             ),
             order,
         )
+    assert Refund.objects.filter(payment__order=order).count() == 0
+    assert stock(stocked_product) == 8
     unpaid = placed_order(buyer, stocked_product)
     assert_refused(
-        "invalid_transition",
+        "refund_not_allowed",
         lambda: staff.refund(
             order_id=unpaid.pk,
             amount=Decimal("1.00"),
@@ -438,20 +444,38 @@ def test_refund_refusals(buyer, stocked_product, finance_user):
     )
 
 
-def test_gateway_refunds_are_not_recorded_by_hand(finance_user):
-    order = OrderFactory(state=S.PAID, payment_status=PaymentStatus.PAID, payment_method="paystack")
-    assert_refused(
-        "refund_gateway_unavailable",
-        lambda: staff.refund(
-            order_id=order.pk,
-            amount=Decimal("10.00"),
-            lines=None,
-            restock=False,
-            reason="r",
-            actor=finance_user,
-        ),
-        order,
+def test_a_manual_refund_is_a_processed_refund_by_the_staff_user(
+    buyer, stocked_product, finance_user
+):
+    order = paid_order(buyer, stocked_product)
+    staff.refund(
+        order_id=order.pk,
+        amount=Decimal("750.00"),
+        lines=None,
+        restock=False,
+        reason="goodwill",
+        actor=finance_user,
+        idempotency_key="form-1",
     )
+    again = staff.refund(
+        order_id=order.pk,
+        amount=Decimal("750.00"),
+        lines=None,
+        restock=False,
+        reason="goodwill",
+        actor=finance_user,
+        idempotency_key="form-1",
+    )
+
+    assert again.amount_refunded == Decimal("750.00")  # the repeated form refunded once
+    refund = Refund.objects.get(payment__order=order)
+    assert (refund.amount, refund.status, refund.manual, refund.requested_by_id) == (
+        Decimal("750.00"),
+        "processed",
+        True,
+        finance_user.pk,
+    )
+    assert staff.refundable_balance(again) == Decimal("4250.00")
 
 
 def test_staff_actions_queue_the_customer_notification(buyer, stocked_product, finance_user):

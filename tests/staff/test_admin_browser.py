@@ -120,6 +120,9 @@ def test_staff_fulfils_ships_and_refunds_an_order(
     expect(page.locator("#events-group td.field-reason").first).to_have_text(
         "One item arrived scratched"
     )
+    expect(page.locator(".field-refunds .readonly")).to_contain_text(
+        "1500.00 NGN · Processed (manual) · One item arrived scratched · clerk@example.com"
+    )
     screenshot(page, "staff-order-page.png", tmp_path)
 
     order = Order.objects.get(pk=order.pk)

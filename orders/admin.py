@@ -60,7 +60,7 @@ class OrderAction:
 
 
 def _cancel_permission(order: Order) -> str:
-    return perms.CANCEL_UNPAID if order.state in UNPAID_STATES else perms.REFUND
+    return perms.REFUND if staff.cancel_needs_refund(order) else perms.CANCEL_UNPAID
 
 
 def _status_action(target: str) -> OrderAction:

@@ -21,7 +21,7 @@ from orders import staff_serializers as io
 from orders.models import Order
 from orders.services import staff
 from orders.staff_selectors import order_get_for_staff, orders_for_staff
-from orders.states import UNPAID_STATES, OrderState, PaymentStatus
+from orders.states import OrderState, PaymentStatus
 
 
 class StaffApiView(APIView):
@@ -182,7 +182,7 @@ class StaffOrderCancelApi(_StaffOrderActionApi):
     input_serializer = io.ReasonInputSerializer
 
     def permission_for(self, order: Order) -> str:
-        return perms.CANCEL_UNPAID if order.state in UNPAID_STATES else perms.REFUND
+        return perms.REFUND if staff.cancel_needs_refund(order) else perms.CANCEL_UNPAID
 
     def perform(self, order: Order, data: dict[str, Any], user: Any) -> None:
         staff.cancel_order(

@@ -255,6 +255,12 @@ def mark_delivery_refused(*, order_id: int, actor: Any, reason: str) -> Order:
     return order
 
 
+def cancel_needs_refund(order: Order) -> bool:
+    """Cancelling this order would refund money (so the caller needs the refund permission);
+    an unpaid one — including an accepted COD order whose cash was not collected — would not."""
+    return _refundable(order) > 0
+
+
 def can_refund(order: Order) -> bool:
     """Money is left to refund and the state machine lets the order be refunded now
     (a cancelled order only records it; a shipped one must be delivered first)."""

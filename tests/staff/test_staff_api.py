@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from orders.models import Order
 from orders.states import OrderState, PaymentStatus
+from payments.models import Refund
 from tests.conftest import client_for
 from tests.factories import OrderFactory, UserFactory
 from tests.staff.conftest import paid_order, placed_order
@@ -262,3 +263,22 @@ def test_unknown_orders_are_404_outside_a_test_transaction(support_user, staff_g
     for action, body in [("cancel", {"reason": "x"}), ("accept-cod", {}), ("status", {})]:
         response = client.post(url(999_999, action), body, format="json")
         assert (response.status_code, error_code(response)) == (404, "not_found"), action
+
+
+def test_support_cancels_an_accepted_cod_order_whose_cash_was_not_collected(
+    buyer, stocked_product, support_user
+):
+    order = placed_order(buyer, stocked_product, quantity=2, method="cod")
+    support = client_for(support_user)
+    support.post(url(order.pk, "accept-cod"), {}, "json")
+
+    response = support.post(url(order.pk, "cancel"), {"reason": "customer changed mind"}, "json")
+
+    assert response.status_code == 200
+    assert (response.json()["state"], response.json()["payment_status"]) == (
+        "cancelled",
+        "pending",
+    )
+    stocked_product.refresh_from_db()
+    assert stocked_product.stock == 10
+    assert not Refund.objects.filter(payment__order=order).exists()

@@ -4,12 +4,14 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import COMMON_ERRORS, error_response
+from observability.metrics import WEBHOOK_EVENTS
+from observability.throttles import WebhookThrottle
+from observability.webhook_ips import WebhookSourceAllowed
 from orders.selectors import order_get_for_customer
 from orders.services import retry_payment
 from orders.states import ActorType, OrderState
@@ -17,6 +19,7 @@ from payments import services
 from payments.errors import OrderNotPayable
 from payments.models import Payment
 from payments.providers import PROVIDER_NAMES
+from payments.providers.errors import InvalidSignature
 
 PAYMENT_OBJECT = inline_serializer(
     name="PaymentStarted",
@@ -101,7 +104,10 @@ class WebhookApi(APIView):
     """Gateways call this: no session, no CSRF, no token; only the signature authenticates."""
 
     authentication_classes: list = []
-    permission_classes = [AllowAny]
+    # Off by default; WEBHOOK_IP_ALLOWLIST_ENABLED restricts callers to the gateway's addresses.
+    permission_classes = [WebhookSourceAllowed]
+    # Fails open when Redis is down: a payment notification is never dropped by the limiter.
+    throttle_classes = [WebhookThrottle]
 
     @extend_schema(
         operation_id="payments_webhook",
@@ -124,10 +130,18 @@ class WebhookApi(APIView):
                 {"error": {"code": "not_found", "message": "Unknown gateway.", "details": {}}},
                 status=status.HTTP_404_NOT_FOUND,
             )
-        received = services.receive_webhook(
-            gateway=gateway,
-            headers=request.headers,
-            body=request.body,
-            remote_addr=request.META.get("REMOTE_ADDR"),
-        )
+        try:
+            received = services.receive_webhook(
+                gateway=gateway,
+                headers=request.headers,
+                body=request.body,
+                remote_addr=request.META.get("REMOTE_ADDR"),
+            )
+        except InvalidSignature:
+            WEBHOOK_EVENTS.labels(gateway, "unverified", "bad_signature").inc()
+            raise
+        for event_type in received.event_types:
+            WEBHOOK_EVENTS.labels(gateway, event_type, "received").inc()
+        if received.duplicates:
+            WEBHOOK_EVENTS.labels(gateway, "duplicate", "duplicate").inc(received.duplicates)
         return Response({"received": len(received.stored), "duplicates": received.duplicates})

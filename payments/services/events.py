@@ -11,11 +11,13 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
+from observability.metrics import PAYMENTS, bounded_label
 from orders import services as orders
 from orders.models import Order
 from orders.services._base import lock_order
@@ -103,10 +105,23 @@ def apply_gateway_event(*, event: GatewayEvent, payment: Payment | None = None) 
         _remember(payment, event)
         outcome = handler(order, payment, event, after_commit)
         payment.save()
+        transaction.on_commit(partial(_count_outcome, payment.gateway, outcome))
         for action in after_commit:
             # After the outermost commit: never call a gateway while holding the order lock.
             transaction.on_commit(action)
     return outcome
+
+
+# Outcomes counted on /metrics (payments_total{gateway, outcome}); others count as "other".
+PAYMENT_OUTCOMES = (
+    "paid", "paid_out_of_stock", "payment_failed", "amount_mismatch", "refund_processed",
+    "refund_failed", "disputed", "dispute_won", "dispute_lost", "already_succeeded",
+    "stale_failure_ignored", "failure_of_older_attempt", "paid_but_order_not_payable",
+)  # fmt: skip
+
+
+def _count_outcome(gateway: str, outcome: str) -> None:
+    PAYMENTS.labels(gateway, bounded_label(outcome, PAYMENT_OUTCOMES)).inc()
 
 
 def _remember(payment: Payment, event: GatewayEvent) -> None:

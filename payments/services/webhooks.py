@@ -13,12 +13,14 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from config.errors import DomainError
+from observability.metrics import WEBHOOK_EVENTS, WEBHOOK_PROCESSING_LAG
 from payments.errors import PaymentNotFound
 from payments.models import Payment, WebhookEvent
 from payments.providers import DisputeInfo, GatewayEvent, RefundInfo, get_provider
@@ -48,6 +50,7 @@ KEPT_HEADERS = (
 class Received:
     stored: list[int]  # new WebhookEvent ids (queued for processing)
     duplicates: int
+    event_types: list[str]  # of the stored events, for the webhook_events_total counter
 
 
 def _kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
@@ -79,6 +82,7 @@ def receive_webhook(
         logger.warning("Refused a %s webhook with a bad signature from %s", gateway, remote_addr)
         raise
     stored: list[int] = []
+    event_types: list[str] = []
     duplicates = 0
     for event in events:
         try:
@@ -98,8 +102,9 @@ def receive_webhook(
             duplicates += 1
             continue
         stored.append(row.pk)
+        event_types.append(row.event_type)
         transaction.on_commit(lambda pk=row.pk: enqueue(pk))
-    return Received(stored=stored, duplicates=duplicates)
+    return Received(stored=stored, duplicates=duplicates, event_types=event_types)
 
 
 def enqueue(event_id: int) -> bool:
@@ -143,6 +148,10 @@ def process_webhook_event(*, event_id: int) -> str:
             row.payment = payment
             row.save()
         logger.info("Webhook %s %s: %s", row.gateway, row.event_key, outcome)
+        WEBHOOK_EVENTS.labels(row.gateway, row.event_type, "processed").inc()
+        WEBHOOK_PROCESSING_LAG.labels(row.gateway).observe(
+            (row.processed_at - row.received_at).total_seconds()
+        )
         return outcome
     except Deferred as exc:
         _record_failure(event_id, f"deferred: {exc}")
@@ -161,6 +170,10 @@ def _pending(event: GatewayEvent) -> GatewayEvent:
 def _record_failure(event_id: int, error: str) -> None:
     with transaction.atomic():
         row = WebhookEvent.objects.select_for_update().get(pk=event_id)
+        result = "deferred" if error.startswith("deferred:") else "failed"
+        transaction.on_commit(
+            partial(WEBHOOK_EVENTS.labels(row.gateway, row.event_type, result).inc)
+        )
         row.attempts += 1
         row.last_error = error[:2000]
         row.save(update_fields=["attempts", "last_error"])

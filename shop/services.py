@@ -196,25 +196,13 @@ def cart_clear(*, customer: User) -> None:
 
 # --- Address book ---------------------------------------------------------------------------
 
-ADDRESS_FIELDS = (
-    "full_name",
-    "phone",
-    "line1",
-    "line2",
-    "city",
-    "state",
-    "postal_code",
-    "country",
-    "is_default",
-)
-
 
 def _lock_customer(customer: User) -> None:
     User.objects.select_for_update().filter(pk=customer.pk).values_list("pk").first()
 
 
 def _apply_address_data(address: Address, data: dict[str, Any]) -> None:
-    for field in ADDRESS_FIELDS:
+    for field in Address.EDITABLE_FIELDS:
         if field in data:
             value = data[field]
             setattr(address, field, value.strip() if isinstance(value, str) else value)

@@ -124,8 +124,19 @@ def _check_available(product: Product, quantity: int) -> None:
     """A friendly early refusal; the binding stock check happens at checkout."""
     available = product_available(product_id=product.pk)
     if quantity > available:
+        # The same details shape as checkout's refusal, so clients read one format.
         raise InsufficientStock(
-            details={"product_id": product.pk, "requested": quantity, "available": available}
+            details={
+                "products": [
+                    {
+                        "product_id": product.pk,
+                        "sku": product.sku,
+                        "name": product.name,
+                        "requested": quantity,
+                        "available": available,
+                    }
+                ]
+            }
         )
 
 

@@ -335,6 +335,7 @@ BEAT_ARCHIVE_ORDERS_SECONDS = env_int("BEAT_ARCHIVE_ORDERS_SECONDS", 86400)
 BEAT_REDRIVE_WEBHOOKS_SECONDS = env_int("BEAT_REDRIVE_WEBHOOKS_SECONDS", 120)
 BEAT_RECONCILE_PAYMENTS_SECONDS = env_int("BEAT_RECONCILE_PAYMENTS_SECONDS", 300)
 BEAT_PURGE_WEBHOOK_EVENTS_SECONDS = env_int("BEAT_PURGE_WEBHOOK_EVENTS_SECONDS", 86400)
+BEAT_POLL_DISPUTES_SECONDS = env_int("BEAT_POLL_DISPUTES_SECONDS", 900)
 
 
 def _every(seconds: int, task: str) -> dict:
@@ -363,4 +364,5 @@ CELERY_BEAT_SCHEDULE = {
     "purge-webhook-events": _every(
         BEAT_PURGE_WEBHOOK_EVENTS_SECONDS, "payments.purge_webhook_events"
     ),
+    "poll-gateway-disputes": _every(BEAT_POLL_DISPUTES_SECONDS, "payments.poll_gateway_disputes"),
 }

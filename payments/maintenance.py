@@ -1,5 +1,8 @@
 """Periodic payment upkeep and the ops commands' payment operations.
 
+Dispute polling asks gateways that report chargebacks only through their API (Flutterwave) and
+stores each chargeback state as a verified webhook row, processed by the same task.
+
 Reconciliation asks the gateway about payments still ``pending`` and applies the answer through
 ``sync_payment_with_gateway`` — the same ``apply_gateway_event`` path a webhook takes. No row
 lock is held across the gateway call: a payment is claimed with a compare-and-set on its
@@ -9,15 +12,18 @@ verify the same payment twice, and each payment is asked about at most once per 
 
 import logging
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Min
 from django.utils import timezone
 
 from payments import services
-from payments.models import Payment, PaymentStatus, WebhookEvent
-from payments.providers.errors import PaymentError
+from payments.models import Dispute, DisputeStatus, Payment, PaymentStatus, WebhookEvent
+from payments.providers import GatewayEvent, get_provider
+from payments.providers.errors import PaymentError, PaymentMethodNotConfigured
+from payments.services.events import find_payment
 
 logger = logging.getLogger(__name__)
 
@@ -137,3 +143,82 @@ def purge_processed_webhook_events(
         total += deleted
         if deleted < batch_size:
             return total
+
+
+# Gateways whose disputes are learnt by asking (no dispute webhooks): providers with a
+# ``list_chargebacks(since)`` method.
+DISPUTE_POLLED_GATEWAYS = ("flutterwave",)
+DISPUTE_POLL_LOOKBACK = timedelta(days=7)
+
+
+@dataclass
+class DisputePollReport:
+    polled: list[str] = field(default_factory=list)  # gateways asked successfully
+    seen: int = 0  # chargeback states the gateways listed
+    queued: int = 0  # new states stored and queued for processing
+    already_known: int = 0  # states stored by an earlier poll
+    errors: list[str] = field(default_factory=list)  # gateways that could not be asked
+    event_ids: list[int] = field(default_factory=list)  # the queued WebhookEvent rows
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "polled": self.polled,
+            "seen": self.seen,
+            "queued": self.queued,
+            "already_known": self.already_known,
+            "errors": self.errors,
+        }
+
+
+def dispute_poll_since(gateway: str, *, lookback: timedelta, now: datetime) -> datetime:
+    """``lookback`` ago, or earlier while a dispute opened before then is still open: its
+    resolution must still be seen (the list filters on the chargeback's creation date)."""
+    oldest_open = Dispute.objects.filter(gateway=gateway, status=DisputeStatus.OPEN).aggregate(
+        oldest=Min("opened_at")
+    )["oldest"]
+    since = now - lookback
+    return min(since, oldest_open) if oldest_open else since
+
+
+def poll_gateway_disputes(
+    *, lookback: timedelta = DISPUTE_POLL_LOOKBACK, now: datetime | None = None
+) -> DisputePollReport:
+    """Ask each configured polled gateway for its chargebacks and queue the states not seen
+    before; each is then applied by ``process_webhook_event`` like a dispute webhook."""
+    now = now or timezone.now()
+    report = DisputePollReport()
+    for gateway in DISPUTE_POLLED_GATEWAYS:
+        try:
+            provider = get_provider(gateway)
+        except PaymentMethodNotConfigured:
+            continue  # the gateway is not used here
+        since = dispute_poll_since(gateway, lookback=lookback, now=now)
+        try:
+            events = provider.list_chargebacks(since)  # type: ignore[attr-defined]
+        except PaymentError as exc:
+            report.errors.append(gateway)
+            logger.warning("poll disputes: %s could not be asked: %s", gateway, exc.code)
+            continue
+        report.polled.append(gateway)
+        report.seen += len(events)
+        received = services.store_polled_events(
+            gateway=gateway, events=[_in_payment_currency(e) for e in events]
+        )
+        report.queued += len(received.stored)
+        report.event_ids.extend(received.stored)
+        report.already_known += received.duplicates
+    return report
+
+
+def _in_payment_currency(event: GatewayEvent) -> GatewayEvent:
+    """Chargebacks carry an amount but no currency: it is the disputed payment's."""
+    if event.currency or event.dispute is None:
+        return event
+    payment = find_payment(event)
+    if payment is None:
+        return event
+    return replace(
+        event,
+        currency=payment.currency,
+        dispute=replace(event.dispute, currency=payment.currency),
+    )

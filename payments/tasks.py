@@ -61,3 +61,19 @@ def purge_webhook_events() -> int:
     count = maintenance.purge_processed_webhook_events(older_than=timedelta(days=days))
     logger.info("purge_webhook_events: deleted=%d older_than_days=%d", count, days)
     return count
+
+
+@shared_task(
+    name="payments.poll_gateway_disputes",
+    ignore_result=True,
+    soft_time_limit=540,
+    time_limit=600,  # a few paged gateway calls, each with its own timeouts
+)
+def poll_gateway_disputes() -> dict[str, object]:
+    """Queue chargeback states Flutterwave lists (it sends no dispute webhooks)."""
+    report = maintenance.poll_gateway_disputes()
+    logger.info(
+        "poll_gateway_disputes: polled=%s seen=%d queued=%d already_known=%d errors=%s",
+        report.polled, report.seen, report.queued, report.already_known, report.errors,
+    )  # fmt: skip
+    return report.as_dict()

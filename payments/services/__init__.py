@@ -8,6 +8,7 @@ from payments.services.webhooks import (
     process_webhook_event,
     receive_webhook,
     redrive_stuck_webhooks,
+    store_polled_events,
     sync_payment_with_gateway,
     verify_payment,
 )
@@ -23,6 +24,7 @@ __all__ = [
     "redrive_stuck_webhooks",
     "refundable_amount",
     "start_payment",
+    "store_polled_events",
     "sync_payment_with_gateway",
     "verify_payment",
 ]

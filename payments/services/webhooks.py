@@ -26,6 +26,7 @@ from payments.models import Payment, WebhookEvent
 from payments.providers import DisputeInfo, GatewayEvent, RefundInfo, get_provider
 from payments.providers.base import header, parse_timestamp
 from payments.providers.errors import InvalidSignature
+from payments.providers.http import encode_json
 from payments.services.events import (
     Deferred,
     apply_gateway_event,
@@ -81,10 +82,36 @@ def receive_webhook(
         )
         logger.warning("Refused a %s webhook with a bad signature from %s", gateway, remote_addr)
         raise
+    return _store_events(
+        gateway,
+        [(event, raw_text) for event in events],
+        headers=_kept_headers(headers),
+        remote_addr=remote_addr,
+    )
+
+
+def store_polled_events(*, gateway: str, events: list[GatewayEvent]) -> Received:
+    """Events learnt by asking the gateway's API (Flutterwave chargebacks): stored as verified
+    webhook rows so the same unique key drops repeats and the same task processes them."""
+    return _store_events(
+        gateway,
+        [(event, encode_json(event.raw).decode()) for event in events],
+        headers={},
+        remote_addr=None,
+    )
+
+
+def _store_events(
+    gateway: str,
+    events: list[tuple[GatewayEvent, str]],
+    *,
+    headers: dict[str, str],
+    remote_addr: str | None,
+) -> Received:
     stored: list[int] = []
     event_types: list[str] = []
     duplicates = 0
-    for event in events:
+    for event, raw_text in events:
         try:
             with transaction.atomic():
                 row = WebhookEvent.objects.create(
@@ -94,7 +121,7 @@ def receive_webhook(
                     kind=event.kind,
                     event=serialise_event(event),
                     raw_body=raw_text,
-                    headers=_kept_headers(headers),
+                    headers=headers,
                     signature_valid=True,
                     remote_addr=remote_addr,
                 )
@@ -274,6 +301,7 @@ __all__ = [
     "process_webhook_event",
     "receive_webhook",
     "redrive_stuck_webhooks",
+    "store_polled_events",
     "sync_payment_with_gateway",
     "verify_payment",
 ]

@@ -1,4 +1,5 @@
-"""Fake Flutterwave v3 (GATEWAYS.md section 3): payments link, verify, refund, verif-hash webhooks.
+"""Fake Flutterwave v3 (GATEWAYS.md section 3): payments link, verify, refund, verif-hash webhooks,
+and ``GET /v3/chargebacks`` over chargebacks a test opens and resolves (no webhook for those).
 
 Amounts are major units. Flutterwave's JSON numbers are written as numbers (the provider reads
 them as Decimal).
@@ -9,6 +10,7 @@ from __future__ import annotations
 import itertools
 import json
 import secrets
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -34,6 +36,8 @@ class FakeFlutterwave(FakeGateway):
         self.webhook_hash = webhook_hash
         self.transactions: dict[str, dict[str, Any]] = {}
         self.refunds: dict[int, dict[str, Any]] = {}
+        self.chargebacks: dict[int, dict[str, Any]] = {}
+        self.chargeback_page_size = 20
 
     def signed_headers(self, body: bytes) -> dict[str, str]:
         return {"Content-Type": "application/json", "verif-hash": self.webhook_hash}
@@ -73,6 +77,8 @@ class FakeFlutterwave(FakeGateway):
             and path.endswith("/refund")
         ):
             return self._refund(path.split("/")[3], request)
+        if request.method == "GET" and path == "/v3/chargebacks":
+            return self._list_chargebacks(request)
         return _error(404, "Not found")
 
     def _by_id(self, transaction_id: str) -> dict[str, Any] | None:
@@ -185,6 +191,43 @@ class FakeFlutterwave(FakeGateway):
             200, {"status": "success", "message": "Transaction refund initiated", "data": refund}
         )
 
+    def _list_chargebacks(self, request: RecordedRequest) -> Reply:
+        def arg(name: str) -> str:
+            return (request.query.get(name) or [""])[-1]
+
+        try:
+            page = int(arg("page") or 1)
+            since = datetime.fromisoformat(arg("from")).date() if arg("from") else None
+            until = datetime.fromisoformat(arg("to")).date() if arg("to") else None
+        except ValueError:
+            return _error(400, "Invalid query parameters")
+        with self.lock:
+            found = [
+                dict(c)
+                for c in sorted(self.chargebacks.values(), key=lambda c: c["id"], reverse=True)
+                if (not arg("status") or c["status"] == arg("status"))
+                and (not arg("flw_ref") or c["flw_ref"] == arg("flw_ref"))
+                and (since is None or c["created"].date() >= since)
+                and (until is None or c["created"].date() <= until)
+            ]
+        size = self.chargeback_page_size
+        total_pages = max(1, -(-len(found) // size))
+        data = [
+            {k: v for k, v in c.items() if k != "created"}
+            for c in found[(page - 1) * size : page * size]
+        ]
+        meta = {
+            "page_info": {
+                "total": len(found),
+                "current_page": page,
+                "total_pages": total_pages,
+                "page_size": size,
+            }
+        }
+        return Reply(
+            200, {"status": "success", "message": "Chargebacks fetched", "meta": meta, "data": data}
+        )
+
     # --- test helpers ---------------------------------------------------------------------
 
     def pay(self, tx_ref: str, *, amount: Decimal | None = None) -> SignedWebhook:
@@ -203,3 +246,58 @@ class FakeFlutterwave(FakeGateway):
                 t.update(amount=amount, charged_amount=amount)
             data = self.transaction_data(t)
         return self.emit("charge.completed", {"event": "charge.completed", "data": data})
+
+    def open_chargeback(
+        self,
+        tx_ref: str,
+        *,
+        amount: Decimal | None = None,
+        comment: str = "Product/service not received",
+        created_days_ago: int = 0,
+    ) -> int:
+        """A chargeback against a paid transaction, status ``initiated``; returns its id."""
+        created = datetime.now(UTC) - timedelta(days=created_days_ago)
+        with self.lock:
+            t = self.transactions[tx_ref]
+            chargeback_id = next(_ids)
+            self.chargebacks[chargeback_id] = {
+                "id": chargeback_id,
+                "amount": t["amount"] if amount is None else amount,
+                "flw_ref": t["flw_ref"],
+                "status": "initiated",
+                "stage": "new",
+                "comment": comment,
+                "meta": {
+                    "uploaded_proof": None,
+                    "history": [
+                        {
+                            "initiator": "dispute",
+                            "date": _iso(created),
+                            "description": "Dispute transaction",
+                        }
+                    ],
+                },
+                "due_date": _iso(created + timedelta(days=2)),
+                "settlement_id": "N/A",
+                "created_at": _iso(created),
+                "transaction_id": t["id"],
+                "tx_ref": t["tx_ref"],
+                "created": created,
+            }
+        return chargeback_id
+
+    def set_chargeback_status(self, chargeback_id: int, status: str) -> None:
+        """Move a chargeback to ``status`` (initiated, declined, accepted, won, lost)."""
+        with self.lock:
+            chargeback = self.chargebacks[chargeback_id]
+            chargeback["status"] = status
+            chargeback["meta"]["history"].append(
+                {"action": status, "stage": chargeback["stage"], "date": now_iso()}
+            )
+
+    def resolve_chargeback(self, chargeback_id: int, *, won: bool) -> None:
+        self.set_chargeback_status(chargeback_id, "won" if won else "lost")
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")

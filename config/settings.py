@@ -364,3 +364,13 @@ CELERY_BEAT_SCHEDULE = {
         BEAT_PURGE_WEBHOOK_EVENTS_SECONDS, "payments.purge_webhook_events"
     ),
 }
+
+# --- Health alerts (beat task ops.check_health_alerts; same thresholds as
+# deploy/prometheus/alerts.yml, which needs editing too if these change) ---------------------
+BEAT_CHECK_HEALTH_ALERTS_SECONDS = env_int("BEAT_CHECK_HEALTH_ALERTS_SECONDS", 300)
+HEALTH_ALERT_PAYMENT_SUCCESS_MIN_PERCENT = env_int("HEALTH_ALERT_PAYMENT_SUCCESS_MIN_PERCENT", 90)
+HEALTH_ALERT_WEBHOOK_FAILURE_MAX_PERCENT = env_int("HEALTH_ALERT_WEBHOOK_FAILURE_MAX_PERCENT", 5)
+HEALTH_ALERT_LOCK_EXPIRY_MAX_PERCENT = env_int("HEALTH_ALERT_LOCK_EXPIRY_MAX_PERCENT", 20)
+CELERY_BEAT_SCHEDULE["check-health-alerts"] = _every(
+    BEAT_CHECK_HEALTH_ALERTS_SECONDS, "ops.check_health_alerts"
+)

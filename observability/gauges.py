@@ -31,7 +31,9 @@ def notification_queue_depth() -> Iterator[Metric]:
 
 
 def register_builtin_sources() -> None:
+    from observability.shared_counters import shared_counter_totals
     from observability.task_metrics import celery_task_totals
 
     register_gauge_source(notification_queue_depth, name="notifications")
     register_gauge_source(celery_task_totals, name="celery_tasks")
+    register_gauge_source(shared_counter_totals, name="shared_counters")

@@ -1,9 +1,11 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config import views
 from observability import views as observability_views
+from payments import views as payment_views
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
@@ -14,24 +16,14 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/", include("shop.urls")),
     path("api/", include("orders.urls")),
-    path("api/", include("ops.urls")),
-]
-
-handler400 = "config.views.json_bad_request"
-handler403 = "config.views.json_permission_denied"
-handler404 = "config.views.json_not_found"
-handler500 = "config.views.json_server_error"
-
-# Payments: pay/verify/webhooks under /api/, the gateways' return page, the dev-only dummy page.
-from django.conf import settings as _settings  # noqa: E402
-
-from payments import views as payment_views  # noqa: E402
-
-urlpatterns += [
     path("api/", include("payments.urls")),
+    path("api/", include("ops.urls")),
+    path("api/staff/", include("orders.staff_urls")),
+    # Where the gateways send the customer back after paying.
     path("payments/return/", payment_views.payment_return, name="payment-return"),
 ]
-if _settings.DEBUG:
+if settings.DEBUG:
+    # The dummy gateway's hosted page exists only in development (never with DEBUG off).
     urlpatterns += [
         path(
             "payments/dummy/<str:reference>/",
@@ -39,3 +31,8 @@ if _settings.DEBUG:
             name="payment-dummy-page",
         )
     ]
+
+handler400 = "config.views.json_bad_request"
+handler403 = "config.views.json_permission_denied"
+handler404 = "config.views.json_not_found"
+handler500 = "config.views.json_server_error"

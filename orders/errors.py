@@ -65,3 +65,37 @@ class PaymentMismatch(DomainError):
     code = "payment_mismatch"
     http_status = 409
     message = "The payment's amount or currency does not match the order."
+
+
+# --- staff actions (issue 6) -----------------------------------------------------------------
+class ReasonRequired(DomainError):
+    code = "reason_required"
+    http_status = 400
+    message = "Give a reason for this action; it goes into the order's timeline."
+
+
+class TrackingRequired(DomainError):
+    code = "tracking_required"
+    http_status = 400
+    message = "Shipping an order needs a tracking number and a carrier."
+
+
+class StatusChangeNotSupported(DomainError):
+    code = "status_change_not_supported"
+    http_status = 400
+    message = "This status is reached through its own action (cancel, refund, COD, payment)."
+
+
+class WrongPaymentMethod(DomainError):
+    code = "wrong_payment_method"
+    http_status = 409
+    message = "This action does not apply to the order's payment method."
+
+
+class TransferAmountMismatch(DomainError):
+    code = "transfer_amount_mismatch"
+    http_status = 409
+    message = (
+        "The transfer does not cover the order total in its currency; confirm a bank transfer "
+        "only once the full amount has arrived (partial transfers are not accepted)."
+    )

@@ -61,6 +61,14 @@ class Order(ConcurrentTransitionMixin, models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # Staff actions beyond view/change (orders.permissions; groups in migration 0004).
+        permissions = [
+            ("fulfil_order", "Can move orders through fulfilment"),
+            ("cancel_unpaid_order", "Can cancel unpaid orders"),
+            ("refund_order", "Can refund orders (and cancel paid ones)"),
+            ("confirm_bank_transfer", "Can confirm bank transfers"),
+            ("record_cash_collected", "Can record cash collected on delivery"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(total=F("subtotal") + F("shipping") - F("discount")),

@@ -1,0 +1,296 @@
+"""What staff do to an order, from the admin or the staff API.
+
+Each action checks the staff-specific rules, then calls the lifecycle service that owns the
+state change (which locks the row and writes the ``OrderEvent`` with ``actor_type=staff`` and
+the staff user in the same transaction; ``record_event`` queues the customer's notification
+in that transaction too). Permissions are checked by the callers with
+``orders.permissions.require_staff_permission``.
+
+Refunds go through ``payments.services.issue_refund`` (the gateway, or a manual record for
+bank transfer and cash on delivery); there is no second refund path here.
+"""
+
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django_fsm import can_proceed
+
+from config.errors import DomainError, NotFound
+from orders.errors import (
+    OrderNotCancellable,
+    ReasonRequired,
+    RefundInvalid,
+    StatusChangeNotSupported,
+    TrackingRequired,
+    TransferAmountMismatch,
+    WrongPaymentMethod,
+)
+from orders.models import COD, Order
+from orders.payment_methods import BANK_TRANSFER
+from orders.permissions import REFUND, StaffPermissionDenied
+from orders.services import lifecycle
+from orders.services._base import lock_order, refuse
+from orders.states import UNPAID_STATES, ActorType, OrderState, PaymentStatus
+from payments.services import issue_refund, refundable_amount
+
+S = OrderState
+STAFF = ActorType.STAFF
+
+# Target state → (the Order transition, the lifecycle service). update_order_status moves
+# only along these edges; every other state has its own action.
+_STATUS_STEPS: dict[str, tuple[str, Callable[..., Order]]] = {
+    S.PROCESSING: ("start_processing", lifecycle.start_processing),
+    S.READY_FOR_SHIPMENT: ("mark_ready_for_shipment", lifecycle.mark_ready_for_shipment),
+    S.SHIPPED: ("mark_shipped", lifecycle.mark_shipped),
+    S.IN_TRANSIT: ("mark_in_transit", lifecycle.mark_in_transit),
+    S.DELIVERED: ("mark_delivered", lifecycle.mark_delivered),
+    S.ARCHIVED: ("archive", lifecycle.archive_order),
+}
+STATUS_TARGETS = tuple(_STATUS_STEPS)
+COD_COLLECTABLE_STATES = (
+    S.PROCESSING,
+    S.READY_FOR_SHIPMENT,
+    S.SHIPPED,
+    S.IN_TRANSIT,
+    S.DELIVERED,
+)
+CANCELLABLE_BY_STAFF = (*UNPAID_STATES, S.PAID, S.PROCESSING, S.READY_FOR_SHIPMENT)
+
+
+def status_targets(order: Order) -> list[str]:
+    """The fulfilment states ``update_order_status`` can move this order to now."""
+    return [
+        target
+        for target, (method, _) in _STATUS_STEPS.items()
+        if can_proceed(getattr(order, method))
+    ]
+
+
+def update_order_status(
+    *,
+    order_id: int,
+    to_state: str,
+    actor: Any,
+    reason: str = "",
+    tracking_number: str | None = None,
+    carrier: str | None = None,
+) -> Order:
+    """Move the order one fulfilment step (processing … archived). ``shipped`` needs a
+    tracking number and a carrier. A step the state machine refuses raises
+    ``invalid_transition`` and changes nothing."""
+    if to_state not in _STATUS_STEPS:
+        raise StatusChangeNotSupported(
+            details={"to_state": to_state, "supported": list(_STATUS_STEPS)}
+        )
+    _, service = _STATUS_STEPS[to_state]
+    if to_state == S.SHIPPED:
+        tracking_number, carrier = (tracking_number or "").strip(), (carrier or "").strip()
+        if not tracking_number or not carrier:
+            raise TrackingRequired(details={"tracking_number": tracking_number, "carrier": carrier})
+        order = service(
+            order_id=order_id,
+            tracking_number=tracking_number,
+            carrier=carrier,
+            actor=actor,
+            actor_type=STAFF,
+            reason=reason,
+        )
+    else:
+        order = service(order_id=order_id, actor=actor, actor_type=STAFF, reason=reason)
+    return order
+
+
+def cancel_order(*, order_id: int, actor: Any, reason: str, allow_refund: bool) -> Order:
+    """Cancel before shipment. Unpaid: the stock locks are released. Paid: the stock is put
+    back and everything paid is refunded through the payments service (``allow_refund``
+    says whether the actor may refund; without it a paid order is refused with
+    ``permission_denied``).
+
+    The cancellation commits before the refund runs (never hold the row across a gateway
+    call); if the refund then fails, the order stays cancelled, is flagged
+    ``refund_failed_after_cancel`` and the refund error is raised.
+    """
+    reason = _required(reason)
+    with transaction.atomic():
+        order = lock_order(order_id)
+        if order.state not in CANCELLABLE_BY_STAFF:
+            raise OrderNotCancellable(
+                "Staff can cancel an order only before it ships; a refused cash-on-delivery "
+                "parcel is recorded with the delivery-refused action.",
+                details={"state": order.state},
+            )
+        refundable = _refundable(order)
+        if refundable > 0 and not allow_refund:
+            raise StaffPermissionDenied(
+                "Cancelling a paid order refunds it; that needs the refund permission.",
+                details={"permission": REFUND},
+            )
+        order = lifecycle.cancel_order(
+            order_id=order_id, actor_type=STAFF, actor=actor, reason=reason
+        )
+    if refundable > 0:
+        try:
+            order = issue_refund(
+                order_id=order_id,
+                amount=refundable,
+                lines=None,
+                restock=False,  # the cancellation already put every unit back
+                reason=reason,
+                actor=actor,
+            )
+        except DomainError as error:
+            lifecycle.flag_order(
+                order_id=order_id,
+                reason="refund_failed_after_cancel",
+                actor_type=STAFF,
+                actor=actor,
+                payload={"error": error.code, "amount": str(refundable)},
+            )
+            raise
+    order = Order.objects.get(pk=order_id)
+    return order
+
+
+def refund(
+    *,
+    order_id: int,
+    amount: Decimal | None,
+    lines: Mapping[int, int] | None,
+    restock: bool,
+    reason: str,
+    actor: Any,
+    idempotency_key: str | None = None,
+) -> Order:
+    """Refund an amount, or order lines ({product id: units}, worth their price unless an
+    amount is given); ``restock`` puts the lines' units back. Never more than paid minus
+    refunded: the payments service checks under the order's lock. ``idempotency_key`` makes a
+    repeated submission (a double-clicked form) return the first refund."""
+    reason = _required(reason)
+    if restock and not lines:
+        raise RefundInvalid(
+            "Choose the lines (and units) to put back on stock.", details={"restock": True}
+        )
+    if amount is None and not lines:
+        raise RefundInvalid("Give an amount or lines to refund.")
+    issue_refund(
+        order_id=order_id,
+        amount=amount,
+        lines={int(p): int(q) for p, q in lines.items()} if lines else None,
+        restock=restock,
+        reason=reason,
+        actor=actor,
+        idempotency_key=idempotency_key,
+    )
+    return Order.objects.get(pk=order_id)
+
+
+def confirm_bank_transfer(
+    *, order_id: int, amount: Decimal, reference: str, actor: Any, reason: str = ""
+) -> Order:
+    """The bank shows the customer's transfer: the order is paid and its stock deducted.
+
+    Only the exact total is accepted (``transfer_amount_mismatch`` otherwise): a partial
+    transfer is not a payment; staff wait for the rest or contact the customer.
+    """
+    reference = (reference or "").strip()
+    if not reference:
+        raise ReasonRequired("Give the bank transfer's reference.", details={"field": "reference"})
+    with transaction.atomic():
+        order = lock_order(order_id)
+        if order.payment_method != BANK_TRANSFER:
+            raise WrongPaymentMethod(details={"payment_method": order.payment_method})
+        if order.state not in UNPAID_STATES:
+            raise refuse(order, S.PAID)
+        if Decimal(amount) != order.total:
+            raise TransferAmountMismatch(
+                details={
+                    "expected": {"amount": str(order.total), "currency": order.currency},
+                    "received": {"amount": str(amount), "currency": order.currency},
+                }
+            )
+        order = lifecycle.mark_paid(
+            order_id=order_id,
+            amount=Decimal(amount),
+            currency=order.currency,
+            actor_type=STAFF,
+            actor=actor,
+            reason=reason,
+            payload={"method": BANK_TRANSFER, "reference": reference},
+        )
+    return order
+
+
+def accept_cod_order(*, order_id: int, actor: Any, reason: str = "") -> Order:
+    """Accept a cash-on-delivery order: pending_payment → processing, stock deducted."""
+    _require_cod(order_id)
+    order = lifecycle.accept_cash_on_delivery(order_id=order_id, actor=actor, reason=reason)
+    return order
+
+
+def mark_cash_collected(*, order_id: int, amount: Decimal, actor: Any, reason: str = "") -> Order:
+    """The courier brought back the cash (exactly the total): payment status → paid."""
+    _require_cod(order_id)
+    order = lifecycle.record_cash_collected(
+        order_id=order_id, amount=Decimal(amount), actor=actor, reason=reason
+    )
+    return order
+
+
+def mark_delivery_refused(*, order_id: int, actor: Any, reason: str) -> Order:
+    """The customer refused a COD parcel at the door: cancelled, every unit back on stock."""
+    reason = _required(reason)
+    with transaction.atomic():
+        order = lock_order(order_id)
+        if not order.is_cash_on_delivery:
+            raise WrongPaymentMethod(details={"payment_method": order.payment_method})
+        if order.state not in (S.SHIPPED, S.IN_TRANSIT) or order.payment_status == (
+            PaymentStatus.PAID
+        ):
+            raise refuse(order, S.CANCELLED)
+        order = lifecycle.cancel_order(
+            order_id=order_id, actor_type=STAFF, actor=actor, reason=reason
+        )
+    return order
+
+
+def cancel_needs_refund(order: Order) -> bool:
+    """Cancelling this order would refund money (so the caller needs the refund permission);
+    an unpaid one — including an accepted COD order whose cash was not collected — would not."""
+    return _refundable(order) > 0
+
+
+def can_refund(order: Order) -> bool:
+    """Money is left to refund and the state machine lets the order be refunded now
+    (a cancelled order only records it; a shipped one must be delivered first)."""
+    if _refundable(order) <= 0:
+        return False
+    return order.state == S.CANCELLED or can_proceed(order.refund_partially)
+
+
+def refundable_balance(order: Order) -> Decimal:
+    """What can still be refunded: everything paid minus what was refunded."""
+    return _refundable(order)
+
+
+# --- helpers ---------------------------------------------------------------------------------
+def _required(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ReasonRequired()
+    return reason
+
+
+def _refundable(order: Order) -> Decimal:
+    if order.payment_status not in (PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED):
+        return Decimal("0.00")
+    return refundable_amount(order)  # paid - refunded - refunds pending at the gateway
+
+
+def _require_cod(order_id: int) -> None:
+    method = Order.objects.filter(pk=order_id).values_list("payment_method", flat=True).first()
+    if method is None:
+        raise NotFound("Order not found.", details={"order_id": order_id})
+    if method != COD:
+        raise WrongPaymentMethod(details={"payment_method": method})

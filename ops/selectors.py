@@ -5,10 +5,12 @@ the beat alert check (``ops.health_alerts``) and the staff dashboard, so every v
 payment success rate" is the same query.
 """
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, Q, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
 
 from inventory.models import InventoryLock, active_lock_q
 from orders.models import Order
@@ -111,3 +113,43 @@ def webhook_failures_since(since: datetime) -> dict[str, Any]:
 
 def disputes_opened_since(since: datetime) -> int:
     return Dispute.objects.filter(opened_at__gte=since).count()
+
+
+def revenue_paid_since(since: datetime) -> list[dict[str, Any]]:
+    """Orders paid since ``since`` (whatever their state now), per currency: count and total."""
+    rows = (
+        Order.objects.filter(paid_at__gte=since)
+        .values("currency")
+        .annotate(orders=Count("pk"), total=Sum("total"))
+        .order_by("currency")
+    )
+    return [{"currency": r["currency"], "orders": r["orders"], "total": r["total"]} for r in rows]
+
+
+def orders_by_state() -> dict[str, int]:
+    """Every state with its order count (0 included), in the state machine's order."""
+    counts = dict(Order.objects.values_list("state").annotate(n=Count("pk")).order_by())
+    return {state: counts.get(state, 0) for state in OrderState.values}
+
+
+def active_locks(now: datetime) -> dict[str, int]:
+    figures = InventoryLock.objects.filter(active_lock_q(now)).aggregate(
+        locks=Count("pk"), units=Sum("quantity")
+    )
+    return {"locks": figures["locks"], "units": figures["units"] or 0}
+
+
+def orders_per_day(*, days: int, now: datetime) -> list[tuple[date, int]]:
+    """Orders created on each of the last ``days`` local days (today included, 0s included)."""
+    today = timezone.localdate(now)
+    first = today - timedelta(days=days - 1)
+    counts = dict(
+        Order.objects.filter(created_at__date__gte=first)
+        .annotate(day=TruncDate("created_at"))
+        .values_list("day")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    return [
+        (first + timedelta(days=n), counts.get(first + timedelta(days=n), 0)) for n in range(days)
+    ]

@@ -374,3 +374,6 @@ HEALTH_ALERT_LOCK_EXPIRY_MAX_PERCENT = env_int("HEALTH_ALERT_LOCK_EXPIRY_MAX_PER
 CELERY_BEAT_SCHEDULE["check-health-alerts"] = _every(
     BEAT_CHECK_HEALTH_ALERTS_SECONDS, "ops.check_health_alerts"
 )
+
+# --- Audit of sensitive reads (observability/audit.py) --------------------------------------
+MIDDLEWARE += ["observability.audit.SensitiveReadAuditMiddleware"]

@@ -45,6 +45,7 @@ def enqueue(
     context: dict[str, Any],
     dedup_key: str,
     sms_allowed: bool = True,
+    fetch_rows: bool = True,
 ) -> list[Notification]:
     """Queue the customer messages for ``event``, at most once per ``dedup_key``.
 
@@ -53,6 +54,8 @@ def enqueue(
     (transactional email cannot be disabled); SMS only when the event has an SMS body, a phone
     is given and ``sms_allowed`` (the customer's opt-in). Calling again with the same key —
     a retried service, a duplicate webhook — inserts nothing and returns the existing rows.
+    With ``fetch_rows=False`` nothing is read back and ``[]`` is returned: callers on a hot
+    path (checkout) save that query.
     Raises InvalidRecipient, UnknownNotificationEvent or NotificationContextInvalid.
     """
     spec = _spec(event, Audience.CUSTOMER)
@@ -70,6 +73,7 @@ def enqueue(
         spec,
         stored_context,
         [(channel, to, f"{dedup_key}:{channel}") for channel, to in recipients],
+        fetch_rows=fetch_rows,
     )
 
 
@@ -173,7 +177,11 @@ def _checked_phone(raw: str) -> str:
 
 
 def _insert(
-    spec: EventSpec, context: dict[str, Any], rows: list[tuple[str, str, str]]
+    spec: EventSpec,
+    context: dict[str, Any],
+    rows: list[tuple[str, str, str]],
+    *,
+    fetch_rows: bool = True,
 ) -> list[Notification]:
     too_long = [key for _, _, key in rows if len(key) > DEDUP_KEY_MAX_LENGTH]
     if too_long:
@@ -200,5 +208,7 @@ def _insert(
             ignore_conflicts=True,  # ON CONFLICT DO NOTHING: the same event never twice
         )
         transaction.on_commit(schedule_dispatch)
+        if not fetch_rows:
+            return []
         keys = [key for _, _, key in rows]
         return list(Notification.objects.filter(dedup_key__in=keys).order_by("pk"))

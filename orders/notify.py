@@ -120,26 +120,20 @@ def notify_order_event(event: OrderEvent, *, items: Iterable[OrderItem] | None =
         context = _customer_context(
             order, event.kind, event, items if items is not None else order.items.all()
         )
+        message = {
+            "event": name,
+            "email": customer.email,
+            "context": context,
+            "dedup_key": f"{name}:{order.number}:{occurrence}",
+            "fetch_rows": False,
+        }
         phone = customer.phone or order.shipping_address.get("phone") or None
         try:
-            enqueue(
-                event=name,
-                email=customer.email,
-                phone=phone,
-                context=context,
-                dedup_key=f"{name}:{order.number}:{occurrence}",
-                sms_allowed=not customer.sms_opt_out,
-            )
+            enqueue(**message, phone=phone, sms_allowed=not customer.sms_opt_out)
         except InvalidRecipient:
             # A stored phone that no longer parses must not fail the order change: email only.
             logger.warning("order %s: phone refused for %s; emailing only", order.number, name)
-            enqueue(
-                event=name,
-                email=customer.email,
-                phone=None,
-                context=context,
-                dedup_key=f"{name}:{order.number}:{occurrence}",
-            )
+            enqueue(**message, phone=None)
     elif event.kind in STAFF_ALERTS:
         name = STAFF_ALERTS[event.kind]
         payload = event.payload or {}

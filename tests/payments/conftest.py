@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import redis
 from django.conf import settings as django_settings
 from django.core.cache import cache
 
@@ -132,6 +134,31 @@ def celery_worker_process(django_db_setup, django_db_blocker, gateways) -> Itera
     worker.stop()
 
 
+def worker_is_idle(queue: str) -> bool:
+    """Nothing waits in the queue (any priority) and nothing is being worked on (unacked)."""
+    broker = redis.Redis.from_url(django_settings.REDIS_URL)
+    try:
+        waiting = sum(broker.llen(key) for key in broker.scan_iter(match=f"{queue}*"))
+        return waiting == 0 and broker.hlen("unacked") == 0
+    finally:
+        broker.close()
+
+
+def drain(worker: Worker, *, seconds: float = 20.0) -> None:
+    """Let the worker finish what the test queued before the test database is flushed.
+
+    A task still running (e.g. Stripe's second success event) would hold row locks that the
+    flush's TRUNCATE deadlocks on. When the queue does not empty in time (a retry waiting for
+    its countdown), a warm shutdown finishes the running task; the next test restarts it.
+    """
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if worker_is_idle(worker.queue):
+            return
+        time.sleep(0.05)  # polling Redis for an empty queue, bounded by the deadline
+    worker.stop()
+
+
 @pytest.fixture
 def live_celery(celery_worker_process, settings) -> Iterator[Worker]:
     """Tasks go over Redis to the worker (not eagerly in the test process)."""
@@ -141,6 +168,7 @@ def live_celery(celery_worker_process, settings) -> Iterator[Worker]:
     conf.task_default_queue = celery_worker_process.queue
     celery_worker_process.start()
     yield celery_worker_process
+    drain(celery_worker_process)
     conf.task_always_eager, conf.task_default_queue = before
 
 

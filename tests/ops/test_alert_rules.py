@@ -1,8 +1,11 @@
-"""deploy/prometheus/alerts.yml, checked without promtool: every series a rule reads is one
-the app really exports (scraped from /metrics after producing it), and every threshold is the
-one the beat health check uses (HEALTH_ALERT_* settings)."""
+"""deploy/prometheus/alerts.yml: every series a rule reads is one the app really exports
+(scraped from /metrics after producing it), every threshold is the one the beat health check
+uses (HEALTH_ALERT_* settings), and — with promtool installed (.ci/run installs it) — the
+rules fire and stay quiet as deploy/prometheus/alerts_test.yml expects."""
 
 import re
+import shutil
+import subprocess
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -156,3 +159,38 @@ def test_a_dispute_reported_twice_is_counted_once(django_capture_on_commit_callb
         assert apply_gateway_event(event=again) == "already_recorded"
 
     assert DISPUTES_OPENED.total() == 1
+
+
+# --- promtool: the rules' behaviour on synthetic series (deploy/prometheus/alerts_test.yml) ---
+
+
+PROMTOOL = shutil.which("promtool")
+
+
+@pytest.mark.skipif(PROMTOOL is None, reason="promtool not installed")
+def test_promtool_rule_unit_tests_pass():
+    result = subprocess.run(  # noqa: S603 - fixed argv
+        [PROMTOOL, "test", "rules", "alerts_test.yml"],
+        cwd=RULES_FILE.parent,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS" in result.stdout
+
+
+@pytest.mark.skipif(PROMTOOL is None, reason="promtool not installed")
+def test_promtool_accepts_the_rules_file():
+    result = subprocess.run(  # noqa: S603 - fixed argv
+        [PROMTOOL, "check", "rules", str(RULES_FILE)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS: 4 rules found" in result.stdout

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import validate_email
@@ -116,17 +117,44 @@ def retry_now(*, ids: Iterable[int]) -> int:
     return count
 
 
+# Set while a dispatch task is queued and has not started: further wake-ups are redundant.
+DISPATCH_PENDING_KEY = "notifications:dispatch-pending"
+# If the queued task is lost (worker killed), wake-ups resume after this; beat covers the gap.
+DISPATCH_PENDING_SECONDS = 60
+
+
 def schedule_dispatch() -> None:
-    """Ask a worker to dispatch now. Never raises: if the broker is down the periodic sweep
-    (``dispatch_notifications`` on beat, or ``manage.py dispatch_notifications``) delivers."""
+    """Ask a worker to dispatch now, unless a dispatch is already queued and not yet started.
+
+    Coalescing matters under a rush: every order event would otherwise publish its own task
+    (a broker round trip inside each checkout's request) for work one task does anyway. The
+    task clears the marker before it claims rows (``claim_dispatch``), so a row committed
+    after that schedules a new task and a row committed before it is seen by the claim.
+    Never raises: if the cache or broker is down, the periodic sweep (``dispatch_notifications``
+    on beat, or ``manage.py dispatch_notifications``) delivers.
+    """
     from notifications.tasks import dispatch_notifications
 
+    try:
+        if not cache.add(DISPATCH_PENDING_KEY, 1, timeout=DISPATCH_PENDING_SECONDS):
+            return
+    except Exception:  # cache down: publish anyway rather than skip the wake-up
+        logger.warning("dispatch marker unavailable; scheduling anyway", exc_info=True)
     try:
         dispatch_notifications.delay()
     except Exception:  # broker errors come from kombu, redis or the socket layer alike
         logger.warning(
             "could not schedule notification dispatch; the sweep will deliver", exc_info=True
         )
+        claim_dispatch()  # nothing is queued after all: let the next wake-up try again
+
+
+def claim_dispatch() -> None:
+    """Called by the dispatch task before it claims rows: later wake-ups publish again."""
+    try:
+        cache.delete(DISPATCH_PENDING_KEY)
+    except Exception:  # cache down: schedule_dispatch publishes unconditionally then
+        logger.warning("could not clear the dispatch marker", exc_info=True)
 
 
 def _spec(event: str, audience: Audience) -> EventSpec:

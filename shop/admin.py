@@ -102,18 +102,7 @@ class AddressAdminForm(forms.ModelForm):
 
     class Meta:
         model = Address
-        fields = [
-            "customer",
-            "full_name",
-            "phone",
-            "line1",
-            "line2",
-            "city",
-            "state",
-            "postal_code",
-            "country",
-            "is_default",
-        ]
+        fields = ["customer", *Address.EDITABLE_FIELDS]
 
     def clean_country(self) -> str:
         country = self.cleaned_data["country"].upper()

@@ -127,6 +127,13 @@ class CartItem(models.Model):
 
 
 class Address(models.Model):
+    # What a person writes on a parcel: the order keeps exactly these (``snapshot``).
+    POSTAL_FIELDS = (
+        "full_name", "phone", "line1", "line2", "city", "state", "postal_code", "country",
+    )  # fmt: skip
+    # What the customer edits in the address book.
+    EDITABLE_FIELDS = (*POSTAL_FIELDS, "is_default")
+
     customer = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="addresses"
     )
@@ -158,19 +165,7 @@ class Address(models.Model):
 
     def snapshot(self) -> dict[str, str]:
         """The address as an order keeps it: later edits of the book do not change the order."""
-        return {
-            field: getattr(self, field)
-            for field in (
-                "full_name",
-                "phone",
-                "line1",
-                "line2",
-                "city",
-                "state",
-                "postal_code",
-                "country",
-            )
-        }
+        return {field: getattr(self, field) for field in self.POSTAL_FIELDS}
 
 
 class PlatformSetting(models.Model):

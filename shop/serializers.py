@@ -111,18 +111,5 @@ class AddressInputSerializer(serializers.Serializer):
 class AddressOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = Address
-        fields = [
-            "id",
-            "full_name",
-            "phone",
-            "line1",
-            "line2",
-            "city",
-            "state",
-            "postal_code",
-            "country",
-            "is_default",
-            "created_at",
-            "updated_at",
-        ]
+        fields = ["id", *Address.EDITABLE_FIELDS, "created_at", "updated_at"]
         read_only_fields = fields

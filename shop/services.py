@@ -124,8 +124,19 @@ def _check_available(product: Product, quantity: int) -> None:
     """A friendly early refusal; the binding stock check happens at checkout."""
     available = product_available(product_id=product.pk)
     if quantity > available:
+        # The same details shape as checkout's refusal, so clients read one format.
         raise InsufficientStock(
-            details={"product_id": product.pk, "requested": quantity, "available": available}
+            details={
+                "products": [
+                    {
+                        "product_id": product.pk,
+                        "sku": product.sku,
+                        "name": product.name,
+                        "requested": quantity,
+                        "available": available,
+                    }
+                ]
+            }
         )
 
 
@@ -196,25 +207,13 @@ def cart_clear(*, customer: User) -> None:
 
 # --- Address book ---------------------------------------------------------------------------
 
-ADDRESS_FIELDS = (
-    "full_name",
-    "phone",
-    "line1",
-    "line2",
-    "city",
-    "state",
-    "postal_code",
-    "country",
-    "is_default",
-)
-
 
 def _lock_customer(customer: User) -> None:
     User.objects.select_for_update().filter(pk=customer.pk).values_list("pk").first()
 
 
 def _apply_address_data(address: Address, data: dict[str, Any]) -> None:
-    for field in ADDRESS_FIELDS:
+    for field in Address.EDITABLE_FIELDS:
         if field in data:
             value = data[field]
             setattr(address, field, value.strip() if isinstance(value, str) else value)

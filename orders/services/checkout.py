@@ -24,7 +24,7 @@ from orders.models import Order, OrderItem
 from orders.payment_methods import PaymentMethod, get_payment_method
 from orders.states import ActorType
 from shop.errors import CurrencyMismatch, ProductInactive
-from shop.models import CartItem
+from shop.models import Address, CartItem
 from shop.selectors import address_get_for_customer
 from shop.services import address_create
 
@@ -35,9 +35,6 @@ _NUMBER_LENGTH = 10  # 50 random bits: a collision needs ~10^7 orders for a 1-in
 
 def new_order_number() -> str:
     return "ORD-" + "".join(secrets.choice(_NUMBER_ALPHABET) for _ in range(_NUMBER_LENGTH))
-
-
-ADDRESS_FIELDS = ("full_name", "phone", "line1", "line2", "city", "state", "postal_code", "country")
 
 
 @dataclass(frozen=True)
@@ -220,7 +217,7 @@ def _address_snapshot(
     customer: Any, address_id: int | None, new_address: Mapping[str, Any] | None
 ) -> dict[str, str]:
     if new_address is not None:
-        return {field: str(new_address.get(field) or "") for field in ADDRESS_FIELDS}
+        return {field: str(new_address.get(field) or "") for field in Address.POSTAL_FIELDS}
     return address_get_for_customer(customer=customer, address_id=address_id).snapshot()
 
 

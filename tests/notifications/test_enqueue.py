@@ -284,3 +284,39 @@ def test_site_links_are_absolute_urls_on_the_configured_site(settings):
     settings.SITE_URL = "https://shop.example.com"
     assert site_link("/orders/ORD-1/pay") == "https://shop.example.com/orders/ORD-1/pay"
     assert site_link("orders/ORD-1") == "https://shop.example.com/orders/ORD-1"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_wake_ups_are_coalesced_while_a_dispatch_is_queued(monkeypatch):
+    """A rush of order events publishes one dispatch task, not one per event."""
+    from notifications import tasks
+
+    published = []
+    monkeypatch.setattr(tasks.dispatch_notifications, "delay", lambda: published.append(1))
+    services.claim_dispatch()
+
+    for n in range(5):
+        _enqueue_placed(dedup_key=f"order_placed:ORD-{n}")
+    assert len(published) == 1  # the first wake-up; the task has not started yet
+
+    services.claim_dispatch()  # what the task does before claiming rows
+    _enqueue_placed(dedup_key="order_placed:ORD-9")
+    assert len(published) == 2  # a row committed after the claim wakes a worker again
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_wake_up_does_not_silence_the_next_one(monkeypatch):
+    from notifications import tasks
+
+    calls = []
+
+    def broker_down():
+        calls.append(1)
+        raise ConnectionError("broker unreachable")
+
+    monkeypatch.setattr(tasks.dispatch_notifications, "delay", broker_down)
+    services.claim_dispatch()
+    _enqueue_placed(dedup_key="order_placed:ORD-1")
+    _enqueue_placed(dedup_key="order_placed:ORD-2")
+    assert len(calls) == 2
+    assert Notification.objects.filter(status="queued").count() == 4  # kept for the sweep

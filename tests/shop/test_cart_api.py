@@ -232,7 +232,17 @@ def test_add_more_than_available_is_insufficient_stock(customer, customer_client
     response = customer_client.post(ITEMS, {"product_id": serum.pk, "quantity": 3}, format="json")
 
     error = assert_error(response, 409, "insufficient_stock")
-    assert error["details"] == {"product_id": serum.pk, "requested": 11, "available": 10}
+    assert error["details"] == {
+        "products": [
+            {
+                "product_id": serum.pk,
+                "sku": serum.sku,
+                "name": serum.name,
+                "requested": 11,
+                "available": 10,
+            }
+        ]
+    }
     assert db_state() == before
 
 

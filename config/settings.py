@@ -366,3 +366,16 @@ CELERY_BEAT_SCHEDULE = {
     ),
     "poll-gateway-disputes": _every(BEAT_POLL_DISPUTES_SECONDS, "payments.poll_gateway_disputes"),
 }
+
+# --- Health alerts (beat task ops.check_health_alerts; same thresholds as
+# deploy/prometheus/alerts.yml, which needs editing too if these change) ---------------------
+BEAT_CHECK_HEALTH_ALERTS_SECONDS = env_int("BEAT_CHECK_HEALTH_ALERTS_SECONDS", 300)
+HEALTH_ALERT_PAYMENT_SUCCESS_MIN_PERCENT = env_int("HEALTH_ALERT_PAYMENT_SUCCESS_MIN_PERCENT", 90)
+HEALTH_ALERT_WEBHOOK_FAILURE_MAX_PERCENT = env_int("HEALTH_ALERT_WEBHOOK_FAILURE_MAX_PERCENT", 5)
+HEALTH_ALERT_LOCK_EXPIRY_MAX_PERCENT = env_int("HEALTH_ALERT_LOCK_EXPIRY_MAX_PERCENT", 20)
+CELERY_BEAT_SCHEDULE["check-health-alerts"] = _every(
+    BEAT_CHECK_HEALTH_ALERTS_SECONDS, "ops.check_health_alerts"
+)
+
+# --- Audit of sensitive reads (observability/audit.py) --------------------------------------
+MIDDLEWARE += ["observability.audit.SensitiveReadAuditMiddleware"]

@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.db import connection, transaction
 from django.db.models import Case, F, Value, When
@@ -29,6 +30,7 @@ from inventory.errors import InsufficientStock, ProductNotFound
 from inventory.locks import LockedProduct, lock_products
 from inventory.models import InventoryLock, StockHold
 from inventory.selectors import active_locked_quantities, all_locked_quantities
+from observability.metrics import INVENTORY_LOCKS_CREATED, INVENTORY_LOCKS_EXPIRED
 from shop.models import Product
 
 SWEEP_BATCH_SIZE = 5000
@@ -117,6 +119,7 @@ def reserve(
             InventoryLock(product_id=pid, owner=owner, quantity=qty, expires_at=expires_at)
             for pid, qty in sorted(wanted.items())
         )
+        transaction.on_commit(partial(INVENTORY_LOCKS_CREATED.inc, len(wanted)))
     return products
 
 
@@ -253,6 +256,7 @@ def sweep_expired_batches(
                 .values("pk")[:batch_size]
             )
             deleted, _ = InventoryLock.objects.filter(pk__in=batch).delete()
+            transaction.on_commit(partial(INVENTORY_LOCKS_EXPIRED.inc, deleted))
         if deleted:
             batches += 1
             deleted_total += deleted

@@ -104,6 +104,11 @@ EVENTS: dict[str, EventSpec] = {
             keys={"order_number", "reason", "admin_url"},
             description="An order needs a person (e.g. paid after its stock was released).",
         ),
+        _staff(
+            "health_alert",
+            keys={"alert", "summary", "value", "threshold", "dashboard_url"},
+            description="A shop health figure is past its threshold (ops.check_health_alerts).",
+        ),
     ]
 }
 

@@ -30,6 +30,8 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import choose_encoder
 
+from observability.shared_counters import SharedCounter
+
 logger = logging.getLogger(__name__)
 
 if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -89,6 +91,21 @@ RATE_LIMIT_DECISIONS = Counter(
 LOGIN_FAILURES = Counter(
     "login_failures",
     "Failed sign-ins (admin and API), from Django's user_login_failed signal.",
+)
+
+
+# --- Counted in Redis (incremented in workers too): see observability.shared_counters --------
+INVENTORY_LOCKS_CREATED = SharedCounter(
+    "inventory_locks_created",
+    "Stock locks written (one per product of a reservation), counted when committed.",
+)
+INVENTORY_LOCKS_EXPIRED = SharedCounter(
+    "inventory_locks_expired",
+    "Stock locks that ran out unpaid and were deleted by the sweep.",
+)
+DISPUTES_OPENED = SharedCounter(
+    "disputes_opened",
+    "Payment disputes opened by a gateway (first notice of each dispute).",
 )
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from observability.metrics import PAYMENTS, bounded_label
+from observability.metrics import DISPUTES_OPENED, PAYMENTS, bounded_label
 from orders import services as orders
 from orders.models import Order
 from orders.services._base import lock_order
@@ -316,6 +316,7 @@ def _dispute_opened(order: Order, payment: Payment, event: GatewayEvent, after: 
     )
     if not created or dispute.status != DisputeStatus.OPEN:
         return "already_recorded"
+    transaction.on_commit(DISPUTES_OPENED.inc)
     if order.state not in DISPUTABLE_STATES:
         orders.flag_order(
             order_id=order.pk,

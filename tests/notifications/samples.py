@@ -74,6 +74,13 @@ SAMPLE_CONTEXTS: dict[str, dict] = {
         "reason": "paid after its stock locks expired and stock ran out",
         "admin_url": f"{SITE}/admin/orders/order/123/change/",
     },
+    "health_alert": {
+        "alert": "payment_success_rate_low",
+        "summary": "Payment success rate over the last hour is 80.0 % (8 of 10 settled payments).",
+        "value": "80.0 %",
+        "threshold": "at least 90.0 %",
+        "dashboard_url": f"{SITE}/admin/dashboard/",
+    },
 }
 
 # What every rendering of the event must show (besides the order number).
@@ -95,4 +102,5 @@ MUST_CONTAIN: dict[str, list[str]] = {
     "order_expired": ["NGN 31,500.00", f"{SITE}/orders/ORD-000123"],
     "dispute_opened": ["NGN 31,500.00", f"{SITE}/admin/orders/order/123/change/"],
     "order_needs_attention": ["stock ran out", f"{SITE}/admin/orders/order/123/change/"],
+    "health_alert": ["80.0 %", "at least 90.0 %", "8 of 10", f"{SITE}/admin/dashboard/"],
 }

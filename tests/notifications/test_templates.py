@@ -69,9 +69,12 @@ def test_rendered_messages_match_their_snapshots(event):
 @pytest.mark.parametrize("event", sorted(EVENTS))
 def test_messages_show_the_order_number_amounts_and_links(event):
     parts = _parts(event)
-    assert "ORD-000123" in parts["subject.txt"]
+    about_an_order = "order_number" in EVENTS[event].required_context
+    if about_an_order:
+        assert "ORD-000123" in parts["subject.txt"]
     for part in ("body.txt", "body.html"):
-        assert "ORD-000123" in parts[part]
+        if about_an_order:
+            assert "ORD-000123" in parts[part]
         for expected in MUST_CONTAIN[event]:
             assert expected in parts[part], f"{event} {part} lacks {expected!r}"
     if "sms.txt" in parts:

@@ -91,14 +91,14 @@ class FlutterwaveProvider:
         http: HttpConfig | None = None,
         sleep: Callable[[float], None] | None = None,
     ) -> None:
-        if not secret_key:
-            raise ValueError("Flutterwave needs a secret key (FLUTTERWAVE_SECRET_KEY).")
         self._webhook_hash = webhook_hash
-        self._client = GatewayHttpClient(
+        self._client = GatewayHttpClient.with_bearer_key(
             gateway=GATEWAY,
+            display_name="Flutterwave",
+            secret_key=secret_key,
+            key_setting="FLUTTERWAVE_SECRET_KEY",
             base_url=base_url,
-            headers={"Authorization": f"Bearer {secret_key}", "Accept": "application/json"},
-            config=http or HttpConfig(),
+            http=http,
             sleep=sleep,
         )
 

@@ -97,6 +97,33 @@ class GatewayHttpClient:
         self._session = requests.Session()
         self._session.headers.update(headers)
 
+    @classmethod
+    def with_bearer_key(
+        cls,
+        *,
+        gateway: str,
+        display_name: str,
+        secret_key: str,
+        key_setting: str,
+        base_url: str,
+        http: HttpConfig | None = None,
+        sleep: Callable[[float], None] | None = None,
+        accept_json: bool = True,
+    ) -> GatewayHttpClient:
+        """The client of a gateway that authenticates with ``Authorization: Bearer <secret>``."""
+        if not secret_key:
+            raise ValueError(f"{display_name} needs a secret key ({key_setting}).")
+        headers = {"Authorization": f"Bearer {secret_key}"}
+        if accept_json:
+            headers["Accept"] = "application/json"
+        return cls(
+            gateway=gateway,
+            base_url=base_url,
+            headers=headers,
+            config=http or HttpConfig(),
+            sleep=sleep,
+        )
+
     def close(self) -> None:
         self._session.close()
 

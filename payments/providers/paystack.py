@@ -83,14 +83,14 @@ class PaystackProvider:
         http: HttpConfig | None = None,
         sleep: Callable[[float], None] | None = None,
     ) -> None:
-        if not secret_key:
-            raise ValueError("Paystack needs a secret key (PAYSTACK_SECRET_KEY).")
         self._secret_key = secret_key
-        self._client = GatewayHttpClient(
+        self._client = GatewayHttpClient.with_bearer_key(
             gateway=GATEWAY,
+            display_name="Paystack",
+            secret_key=secret_key,
+            key_setting="PAYSTACK_SECRET_KEY",
             base_url=base_url,
-            headers={"Authorization": f"Bearer {secret_key}", "Accept": "application/json"},
-            config=http or HttpConfig(),
+            http=http,
             sleep=sleep,
         )
 

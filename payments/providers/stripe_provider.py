@@ -86,15 +86,16 @@ class StripeProvider:
         http: HttpConfig | None = None,
         sleep: Callable[[float], None] | None = None,
     ) -> None:
-        if not secret_key:
-            raise ValueError("Stripe needs a secret key (STRIPE_SECRET_KEY).")
         self._webhook_secret = webhook_secret
-        self._client = GatewayHttpClient(
+        self._client = GatewayHttpClient.with_bearer_key(
             gateway=GATEWAY,
+            display_name="Stripe",
+            secret_key=secret_key,
+            key_setting="STRIPE_SECRET_KEY",
             base_url=api_base,
-            headers={"Authorization": f"Bearer {secret_key}"},
-            config=http or HttpConfig(),
+            http=http,
             sleep=sleep,
+            accept_json=False,
         )
 
     # --- API calls ------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from orders.errors import (
@@ -83,10 +83,9 @@ def claim_key(
     now = now or timezone.now()
     for _attempt in range(3):
         try:
-            with transaction.atomic():
-                row = IdempotencyKey.objects.create(
-                    customer=customer, scope=scope, key=key, fingerprint=fingerprint, created_at=now
-                )
+            row = _insert_claim(
+                customer=customer, scope=scope, key=key, fingerprint=fingerprint, now=now
+            )
             return Claim(key_id=row.pk)
         except IntegrityError:
             pass
@@ -109,6 +108,24 @@ def claim_key(
             raise RequestInProgress()
         return Replay(status=existing.response_status or 200, body=existing.response_body or {})
     raise RequestInProgress()
+
+
+def _insert_claim(
+    *, customer: Any, scope: str, key: str, fingerprint: str, now: datetime
+) -> IdempotencyKey:
+    """Insert the key row, committed at once so that concurrent requests see it.
+
+    Outside a transaction (the API view) the INSERT commits by itself: no BEGIN/COMMIT round
+    trips. Inside one, a savepoint keeps a duplicate-key error from dooming the caller's work.
+    """
+    fields = {
+        "customer": customer, "scope": scope, "key": key, "fingerprint": fingerprint,
+        "created_at": now,
+    }  # fmt: skip
+    if not connection.in_atomic_block:
+        return IdempotencyKey.objects.create(**fields)
+    with transaction.atomic():
+        return IdempotencyKey.objects.create(**fields)
 
 
 def complete_key(*, claim: Claim, status: int, body: Any, order: Order | None) -> None:

@@ -11,9 +11,15 @@ from urllib.parse import urlsplit
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_str
+from config.env import env_bool, env_int, env_list, env_str, load_env_file
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+# A developer's local .env (git-ignored; see .env.example). ENV_FILE names another file, or
+# is empty to read none (the test suite does that, so a local .env cannot change its results).
+_env_file = env_str("ENV_FILE", str(BASE_DIR / ".env"))
+if _env_file:
+    load_env_file(Path(_env_file))
 
 DEBUG = env_bool("DEBUG", False)
 

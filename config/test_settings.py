@@ -2,6 +2,7 @@
 
 import os
 
+os.environ.setdefault("ENV_FILE", "")  # a developer's .env must not change the suite
 os.environ.setdefault("SECRET_KEY", "test-suite-secret-key-not-for-production-use-0123456789")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/shop")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")

@@ -10,7 +10,11 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
 def _manage(*args: str, **env: str) -> subprocess.CompletedProcess:
-    base = {"PATH": os.environ.get("PATH", ""), "DJANGO_SETTINGS_MODULE": "config.settings"}
+    base = {
+        "PATH": os.environ.get("PATH", ""),
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "ENV_FILE": "",  # exactly the deployment's variables, never a developer's .env
+    }
     return subprocess.run(  # noqa: S603 - fixed argv, our own manage.py
         [sys.executable, "manage.py", *args],
         cwd=PROJECT_DIR,

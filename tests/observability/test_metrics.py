@@ -271,6 +271,7 @@ def test_counters_of_several_processes_add_up_in_multiprocess_mode(tmp_path):
     """What gunicorn workers do: each writes its own files; any one of them serves the sum."""
     env = {
         "PATH": os.environ.get("PATH", ""),
+        "ENV_FILE": "",
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "SECRET_KEY": "x" * 50,
         "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "created-on-start"),

@@ -164,6 +164,7 @@ def test_a_worker_logs_with_the_id_of_the_request_that_queued_the_task(tmp_path,
     log_file = tmp_path / "worker.log"
     env = {
         "PATH": os.environ.get("PATH", ""),
+        "ENV_FILE": "",
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "SECRET_KEY": "worker-test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
         "DATABASE_URL": os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/shop"),
@@ -334,8 +335,8 @@ def _log_from_a_real_process(**env: str) -> str:
             "import logging; logging.getLogger('shop.demo').warning('hello token=abc123')",
         ],
         cwd=PROJECT_DIR,
-        env={"PATH": os.environ.get("PATH", ""), "DJANGO_SETTINGS_MODULE": "config.settings",
-             "SECRET_KEY": "x" * 50, **env},
+        env={"PATH": os.environ.get("PATH", ""), "ENV_FILE": "",
+             "DJANGO_SETTINGS_MODULE": "config.settings", "SECRET_KEY": "x" * 50, **env},
         capture_output=True,
         text=True,
         timeout=120,

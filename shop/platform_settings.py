@@ -1,11 +1,16 @@
 """Business rules stored in ``PlatformSetting`` rows, typed and defaulted here.
 
 ``get_setting(key)`` is what the rest of the code calls. Rows override the defaults; all
-rows are cached together under one key (one cache read per request at most) and the cache is
-dropped whenever ``set_setting`` changes one.
+rows are cached together under one key in the shared cache, which is dropped whenever
+``set_setting`` changes one. Each process also keeps the rows it read for a few seconds
+(``_LOCAL_SECONDS``): checkout reads several settings per request, and a Redis round trip each
+time cost more than the rest of the settings code. So an admin edit reaches every process
+within those few seconds; the process that made it sees it at once.
 """
 
 import logging
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +25,11 @@ logger = logging.getLogger(__name__)
 
 _CACHE_KEY = "platform-settings:v1"
 _CACHE_SECONDS = 300
+_LOCAL_SECONDS = 5.0
+
+# (monotonic deadline, rows) of this process's copy; replaced whole, so readers need no lock.
+_local: tuple[float, dict[str, Any]] = (0.0, {})
+_local_lock = threading.Lock()
 
 
 def _positive_int(value: Any) -> int:
@@ -107,6 +117,17 @@ REGISTRY: dict[str, SettingSpec] = {
 
 
 def _stored_values() -> dict[str, Any]:
+    global _local
+    deadline, values = _local
+    if time.monotonic() < deadline:
+        return values
+    values = _shared_values()
+    with _local_lock:
+        _local = (time.monotonic() + _LOCAL_SECONDS, values)
+    return values
+
+
+def _shared_values() -> dict[str, Any]:
     # The cache is an optimisation: with Redis down the rules are read from the database, so
     # checkout keeps working (the outbox and webhook table keep the background work).
     try:
@@ -145,6 +166,9 @@ def validate_setting(key: str, value: Any) -> Any:
 
 
 def invalidate_cache() -> None:
+    global _local
+    with _local_lock:
+        _local = (0.0, {})
     try:
         cache.delete(_CACHE_KEY)
     except Exception:  # redis-py raises several unrelated types

@@ -1,5 +1,6 @@
 """Production settings, read from the environment exactly as a deployment gives them."""
 
+import json
 import os
 import secrets
 import subprocess
@@ -68,3 +69,27 @@ def test_production_refuses_to_start_without_a_secret_key():
     result = _manage("check", DEBUG="0", SITE_URL="https://shop.example.com")
     assert result.returncode != 0
     assert "SECRET_KEY must be set when DEBUG is off." in result.stderr
+
+
+def _database_options(**env: str) -> dict:
+    result = _manage(
+        "shell",
+        "-c",
+        "import json; from django.conf import settings; "
+        "print(json.dumps(settings.DATABASES['default'].get('OPTIONS', {})))",
+        DEBUG="1",
+        **env,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_postgresql_uses_server_side_binding_and_prepared_statements_unless_turned_off():
+    url = "postgres://shop@db.example.com:5432/shop"
+    assert _database_options(DATABASE_URL=url) == {
+        "server_side_binding": True,
+        "prepare_threshold": 5,
+    }
+    assert _database_options(DATABASE_URL=url, DB_PREPARED_STATEMENTS="0") == {}
+    # SQLite (the embedded default) has neither.
+    assert "prepare_threshold" not in _database_options()

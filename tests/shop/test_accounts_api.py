@@ -248,3 +248,25 @@ def test_token_requests_are_throttled_per_client_address(api_client, customer, r
     error = assert_error(blocked, 429, "throttled")
     assert 0 < error["details"]["retry_after_seconds"] <= 60
     assert elsewhere.status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_token_stops_working_once_its_customer_is_deactivated(customer, customer_client):
+    assert customer_client.get(ME).status_code == 200
+    User.objects.filter(pk=customer.pk).update(is_active=False)
+    assert_error(customer_client.get(ME), 401, "authentication_failed")
+
+
+@pytest.mark.django_db
+def test_a_token_authenticates_its_own_customer_with_every_field_loaded(customer):
+    from shop.authentication import TokenAuthentication
+
+    token = Token.objects.create(user=customer)
+    user, auth = TokenAuthentication().authenticate_credentials(token.key)
+    assert (user.pk, user.email, user.phone, user.is_staff) == (
+        customer.pk,
+        customer.email,
+        customer.phone,
+        False,
+    )
+    assert (auth.key, auth.user_id, auth.created) == (token.key, customer.pk, token.created)

@@ -25,9 +25,16 @@ from django.db.models import Case, F, Value, When
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
+from config import sql
 from config.transactions import joined_transaction
 from inventory.errors import InsufficientStock, ProductNotFound
-from inventory.locks import LockedProduct, lock_products
+from inventory.locks import (
+    LockedAndBounded,
+    LockedProduct,
+    lock_and_hold,
+    lock_products,
+    read_products,
+)
 from inventory.models import InventoryLock, StockHold
 from inventory.selectors import active_locked_quantities, all_locked_quantities
 from observability.metrics import INVENTORY_LOCKS_CREATED, INVENTORY_LOCKS_EXPIRED
@@ -78,6 +85,19 @@ def _check_available(
         raise InsufficientStock(details={"products": short})
 
 
+def refuse_if_short(wanted: Lines, *, now: datetime | None = None) -> None:
+    """Raise ``InsufficientStock`` (naming every short product) when the stock committed at
+    this instant cannot cover ``wanted``; takes no lock and writes nothing.
+
+    For a caller that would otherwise do costly work before ``reserve`` refuses it (checkout
+    writes the order first). A refusal here is as exact as ``reserve``'s, at the moment of the
+    read; a pass proves nothing, ``reserve`` checks again under the lock.
+    """
+    wanted = aggregate_lines(wanted)
+    if wanted:
+        _check_available(wanted, read_products(wanted), now=now or timezone.now())
+
+
 def reserve(
     *,
     lines: Lines,
@@ -103,22 +123,33 @@ def reserve(
     if ttl is not None:
         expires_at = now + ttl
     with joined_transaction():
-        products = lock_products(wanted)
+        # The one write before the check is the bound: a refusal below leaves it raised, which
+        # only over-counts (safe) and is corrected by the next exact check.
+        if connection.vendor == "postgresql":
+            step = lock_and_hold(wanted, owner=owner, expires_at=expires_at, now=now)
+        else:
+            products = lock_products(wanted)
+            bounds = _raise_hold_bounds(wanted) if products.keys() == wanted.keys() else {}
+            step = LockedAndBounded(products=products, bounds=bounds, held=False)
+        products = step.products
         missing = sorted(set(wanted) - products.keys())
         if missing:
             raise ProductNotFound(details={"product_ids": missing})
-        # The one write before the check: a refusal below leaves the bound raised, which only
-        # over-counts (safe) and is corrected by the next exact check.
-        bounds = _raise_hold_bounds(wanted)
-        # Fast path: stock covers even the upper bound of what is held, so it covers the rest.
-        unsure = {pid: qty for pid, qty in wanted.items() if bounds[pid] > products[pid].stock}
-        if unsure:
-            _check_available(unsure, products, now=now)
-            _reset_hold_bounds(unsure)
-        InventoryLock.objects.bulk_create(
-            InventoryLock(product_id=pid, owner=owner, quantity=qty, expires_at=expires_at)
-            for pid, qty in sorted(wanted.items())
-        )
+        if not step.held:
+            # Fast path: stock covers even the upper bound of what is held, so it covers the
+            # rest; otherwise sum the locks exactly (and reset the bounds to that).
+            unsure = {
+                pid: qty for pid, qty in wanted.items() if step.bounds[pid] > products[pid].stock
+            }
+            if unsure:
+                _check_available(unsure, products, now=now)
+                _reset_hold_bounds(unsure)
+            sql.insert(
+                [
+                    InventoryLock(product_id=pid, owner=owner, quantity=qty, expires_at=expires_at)
+                    for pid, qty in sorted(wanted.items())
+                ]
+            )
         transaction.on_commit(partial(INVENTORY_LOCKS_CREATED.inc, len(wanted)))
     return products
 

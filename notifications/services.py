@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from config import sql
 from config.transactions import joined_transaction
 from notifications.delivery import DispatchReport, dispatch_due
 from notifications.events import EVENTS, Audience, EventSpec
@@ -221,7 +222,7 @@ def _insert(
     # One INSERT … ON CONFLICT DO NOTHING in the caller's transaction: it cannot fail on a
     # duplicate, so no savepoint is needed (checkout calls this while holding row locks).
     with joined_transaction():
-        Notification.objects.bulk_create(
+        sql.insert(
             [
                 Notification(
                     channel=channel,

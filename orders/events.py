@@ -3,6 +3,7 @@
 from collections.abc import Iterable
 from typing import Any
 
+from config import sql
 from orders.models import Order, OrderEvent, OrderItem
 from orders.states import ActorType
 
@@ -24,7 +25,7 @@ def record_event(
     """
     from orders.notify import notify_order_event
 
-    event = OrderEvent.objects.create(
+    event = OrderEvent(
         order=order,
         kind=kind,
         from_state=from_state,
@@ -34,6 +35,7 @@ def record_event(
         reason=reason,
         payload=payload or {},
     )
+    sql.insert([event])
     notify_order_event(event, items=items)
     return event
 

@@ -13,12 +13,14 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from config import sql
 from orders.errors import (
     IdempotencyKeyInvalid,
     IdempotencyKeyRequired,
@@ -122,21 +124,41 @@ def _insert_claim(
         "customer": customer, "scope": scope, "key": key, "fingerprint": fingerprint,
         "created_at": now,
     }  # fmt: skip
+    row = IdempotencyKey(**fields)
     if not connection.in_atomic_block:
-        return IdempotencyKey.objects.create(**fields)
+        sql.insert([row])
+        return row
     with transaction.atomic():
-        return IdempotencyKey.objects.create(**fields)
+        sql.insert([row])
+    return row
+
+
+@cache
+def _complete_sql() -> str:
+    model = IdempotencyKey
+    assignments = ", ".join(
+        f"{sql.column(model, name)} = %s"
+        for name in ("status", "response_status", "response_body", "order")
+    )
+    return (
+        f"UPDATE {sql.table(model)} SET {assignments} "  # noqa: S608 (names only)
+        f"WHERE {sql.column(model, 'id')} = %s AND {sql.column(model, 'status')} = %s"
+    )
 
 
 def complete_key(*, claim: Claim, status: int, body: Any, order: Order | None) -> None:
     """Store the response; call inside the transaction that did the work."""
-    updated = IdempotencyKey.objects.filter(
-        pk=claim.key_id, status=IdempotencyKey.Status.IN_PROGRESS
-    ).update(
-        status=IdempotencyKey.Status.COMPLETED,
-        response_status=status,
-        response_body=body,
-        order=order,
+    response_body = IdempotencyKey._meta.get_field("response_body")
+    updated = sql.execute(
+        _complete_sql(),
+        [
+            IdempotencyKey.Status.COMPLETED,
+            status,
+            response_body.get_db_prep_save(body, connection),
+            order.pk if order is not None else None,
+            claim.key_id,
+            IdempotencyKey.Status.IN_PROGRESS,
+        ],
     )
     if updated != 1:
         # Our claim was taken over as abandoned; undo our work rather than answer twice.

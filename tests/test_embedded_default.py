@@ -64,7 +64,7 @@ def _wait_until_healthy(base: str, server: subprocess.Popen) -> None:
 
 
 @pytest.mark.slow
-def test_embedded_default_serves_register_token_browse_and_cart(tmp_path):
+def test_embedded_default_serves_register_token_browse_cart_and_checkout(tmp_path):
     env = _embedded_env(tmp_path / "shop.sqlite3")
     _manage(env, "migrate", "--noinput")
     assert "Products: 12 created" in _manage(env, "seed_demo")
@@ -117,6 +117,45 @@ def test_embedded_default_serves_register_token_browse_and_cart(tmp_path):
         assert added.status_code == 201, added.text
         cart = http.get(f"{base}/api/cart/", timeout=HTTP_TIMEOUT).json()
         assert (cart["item_count"], cart["currency"], cart["total"]) == (2, "NGN", "31000.00")
+
+        address = http.post(
+            f"{base}/api/addresses/",
+            json={
+                "full_name": "Smoke Test",
+                "phone": "08031234567",
+                "line1": "1 Marina Road",
+                "city": "Lagos",
+                "country": "NG",
+            },
+            timeout=HTTP_TIMEOUT,
+        )
+        assert address.status_code == 201, address.text
+        checkout = {"payment_method": "cod", "address_id": address.json()["id"]}
+        placed = http.post(
+            f"{base}/api/checkout/",
+            json=checkout,
+            headers={"Idempotency-Key": "smoke-checkout-1"},
+            timeout=HTTP_TIMEOUT,
+        )
+        assert placed.status_code == 201, placed.text
+        order = placed.json()
+        assert (order["state"], order["total"], order["items"][0]["quantity"]) == (
+            "pending_payment",
+            "31000.00",
+            2,
+        )
+        assert order["shipping_address"]["line1"] == "1 Marina Road"
+        replayed = http.post(
+            f"{base}/api/checkout/",
+            json=checkout,
+            headers={"Idempotency-Key": "smoke-checkout-1"},
+            timeout=HTTP_TIMEOUT,
+        )
+        assert (replayed.status_code, replayed.headers["Idempotent-Replayed"]) == (201, "true")
+        assert replayed.json() == order
+        held = http.get(f"{base}/api/products/{serum['id']}/", timeout=HTTP_TIMEOUT).json()
+        assert held["available"] == 16
+        assert http.get(f"{base}/api/cart/", timeout=HTTP_TIMEOUT).json()["item_count"] == 0
 
         anonymous = requests.get(f"{base}/api/cart/", timeout=HTTP_TIMEOUT)
         assert anonymous.status_code == 401

@@ -10,22 +10,26 @@ constant in cart size (bulk inserts, one aggregate).
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
+from config import sql
 from inventory import services as inventory
 from inventory.locks import LockedProduct
+from inventory.models import StockHold
 from orders.errors import CartEmpty, PriceChanged
 from orders.events import record_event
 from orders.models import Order, OrderItem
 from orders.payment_methods import PaymentMethod, get_payment_method
 from orders.states import ActorType
 from shop.errors import CurrencyMismatch, ProductInactive
-from shop.models import Address, CartItem
-from shop.selectors import address_get_for_customer
+from shop.models import Address, Cart, CartItem, Product
+from shop.selectors import address_snapshot_for_customer
 from shop.services import address_create
 
 # Crockford's base32 without the look-alikes (I, L, O, U): easy to read out over the phone.
@@ -82,7 +86,8 @@ def place_order(
     ``CurrencyMismatch``, ``InsufficientStock`` or ``PriceChanged``; then nothing is written.
     """
     method = get_payment_method(payment_method)
-    cart_item_ids, quantities, products = _read_cart(customer)
+    cart = _read_cart(customer)
+    quantities, products = cart.quantities, cart.products
     currency = _check_sellable(products)
     subtotal = sum((products[pid].price * qty for pid, qty in quantities.items()), ZERO)
     shipping, discount = ZERO, ZERO
@@ -90,8 +95,9 @@ def place_order(
     if expected_total is not None and Decimal(expected_total) != total:
         raise _price_changed(expected_total, total, currency)
     address_snapshot = _address_snapshot(customer, address_id, new_address)
-
     now = timezone.now()
+    _refuse_early_when_sold_out(cart, now)
+
     number = new_order_number()
     order_expires_at = method.order_expires_at(now)
     lock_expires_at = method.lock_expires_at(now, order_expires_at)
@@ -99,7 +105,7 @@ def place_order(
     with transaction.atomic():
         if new_address is not None and save_address:
             address_create(customer=customer, data=dict(new_address))
-        order = Order.objects.create(
+        order = Order(
             number=number,
             customer=customer,
             payment_status=method.initial_payment_status,
@@ -114,7 +120,8 @@ def place_order(
             expires_at=order_expires_at,
             created_at=now,
         )
-        items = OrderItem.objects.bulk_create(
+        sql.insert([order])
+        items = [
             OrderItem(
                 order=order,
                 product_id=pid,
@@ -125,7 +132,8 @@ def place_order(
                 line_total=products[pid].price * qty,
             )
             for pid, qty in sorted(quantities.items())
-        )
+        ]
+        sql.insert(items)
         record_event(
             order=order,
             kind="placed",
@@ -139,7 +147,7 @@ def place_order(
             },
             items=items,
         )
-        CartItem.objects.filter(pk__in=cart_item_ids).delete()
+        _delete_cart_items(cart.item_ids)
         placed = PlacedOrder(order=order, items=items, payment_method=method)
         if on_placed is not None:
             on_placed(placed)
@@ -154,31 +162,67 @@ def place_order(
 ZERO = Decimal("0.00")
 
 
-def _read_cart(customer: Any) -> tuple[list[int], dict[int, int], dict[int, _CartProduct]]:
-    rows = (
-        CartItem.objects.filter(cart__customer=customer)
-        .order_by("product_id")
-        .values_list(
-            "pk",
-            "quantity",
-            "product_id",
-            "product__sku",
-            "product__name",
-            "product__price",
-            "product__currency",
-            "product__is_active",
-        )
+@cache
+def _cart_sql() -> str:
+    item, product, cart, hold = "i.", "p.", "c.", "h."
+    return (
+        f"SELECT {sql.columns(CartItem, ['id', 'quantity', 'product'], item)}, "  # noqa: S608
+        f"{sql.columns(Product, ['sku', 'name', 'price', 'currency', 'is_active'], product)}, "
+        f"{product}{sql.column(Product, 'stock')} - "
+        f"COALESCE({hold}{sql.column(StockHold, 'quantity')}, 0) "
+        f"FROM {sql.table(CartItem)} i "
+        f"JOIN {sql.table(Cart)} c ON {cart}{sql.column(Cart, 'id')} = {item}"
+        f"{sql.column(CartItem, 'cart')} "
+        f"JOIN {sql.table(Product)} p ON {product}{sql.column(Product, 'id')} = {item}"
+        f"{sql.column(CartItem, 'product')} "
+        f"LEFT JOIN {sql.table(StockHold)} h ON {hold}{sql.column(StockHold, 'product')} = "
+        f"{product}{sql.column(Product, 'id')} "
+        f"WHERE {cart}{sql.column(Cart, 'customer')} = %s "
+        f"ORDER BY {item}{sql.column(CartItem, 'product')}, {item}{sql.column(CartItem, 'id')}"
     )
-    cart_item_ids: list[int] = []
-    quantities: dict[int, int] = {}
-    products: dict[int, _CartProduct] = {}
-    for item_id, quantity, *product in rows:
-        cart_item_ids.append(item_id)
-        quantities[product[0]] = quantities.get(product[0], 0) + quantity
-        products[product[0]] = _CartProduct(*product)
-    if not cart_item_ids:
+
+
+@dataclass(frozen=True)
+class _Cart:
+    item_ids: list[int]
+    quantities: dict[int, int]  # per product, lines of the same product added up
+    products: dict[int, _CartProduct]
+    # Per product: stock minus its hold bound (an upper bound of the units held), so a
+    # lower bound of what is free, read without a lock.
+    surely_free: dict[int, int]
+
+
+def _read_cart(customer: Any) -> _Cart:
+    cart = _Cart(item_ids=[], quantities={}, products={}, surely_free={})
+    for item_id, quantity, *product, surely_free in sql.fetch_all(_cart_sql(), [customer.pk]):
+        cart.item_ids.append(item_id)
+        cart.quantities[product[0]] = cart.quantities.get(product[0], 0) + quantity
+        cart.products[product[0]] = _CartProduct(*product)
+        cart.surely_free[product[0]] = surely_free
+    if not cart.item_ids:
         raise CartEmpty()
-    return cart_item_ids, quantities, products
+    return cart
+
+
+def _refuse_early_when_sold_out(cart: _Cart, now: datetime) -> None:
+    """Answer ``insufficient_stock`` before writing anything when the committed stock already
+    falls short: after a sell-out every further buyer is refused here, in two reads, instead of
+    writing an order and rolling it back. Lines whose stock surely covers them cost nothing;
+    a pass here proves nothing (``reserve`` checks again under the lock)."""
+    doubtful = {pid: qty for pid, qty in cart.quantities.items() if cart.surely_free[pid] < qty}
+    if doubtful:
+        inventory.refuse_if_short(doubtful, now=now)
+
+
+def _delete_cart_items(item_ids: list[int]) -> None:
+    # Not QuerySet.delete(): its deletion collector (cascades, signals; cart lines have
+    # neither) cost more than the statement.
+    placeholders = ", ".join(["%s"] * len(item_ids))
+    sql.execute(
+        f"DELETE FROM {sql.table(CartItem)} "  # noqa: S608 (names and placeholders only)
+        f"WHERE {sql.column(CartItem, 'id')} IN ({placeholders})",
+        item_ids,
+    )
 
 
 def _price_changed(expected: Decimal, current: Decimal, currency: str) -> PriceChanged:
@@ -218,7 +262,7 @@ def _address_snapshot(
 ) -> dict[str, str]:
     if new_address is not None:
         return {field: str(new_address.get(field) or "") for field in Address.POSTAL_FIELDS}
-    return address_get_for_customer(customer=customer, address_id=address_id).snapshot()
+    return address_snapshot_for_customer(customer=customer, address_id=address_id)
 
 
 def _check_sellable(products: Mapping[int, _CartProduct]) -> str:

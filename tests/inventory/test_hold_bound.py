@@ -63,12 +63,26 @@ def test_expired_locks_are_free_even_when_the_bound_still_counts_them():
     assert InventoryLock.objects.filter(owner="C").count() == 0
 
 
-def test_fast_path_costs_three_statements_however_many_locks_exist():
+def test_fast_path_is_one_statement_however_many_locks_exist():
     product = ProductFactory(stock=1000)
     for i in range(30):
         inventory.reserve(lines={product.pk: 1}, owner=f"O{i}", expires_at=later())
     with CaptureQueriesContext(connection) as captured:
         inventory.reserve(lines={product.pk: 1}, owner="NEW", expires_at=later())
     sql = statements(captured)
-    assert len(sql) == 3, sql  # lock products, raise bound, insert locks
+    assert len(sql) == 1, sql  # lock products, raise bound, insert locks: one round trip
     assert "SUM" not in " ".join(sql).upper()
+    assert InventoryLock.objects.get(owner="NEW").quantity == 1
+    assert bound_of(product) == 31
+
+
+def test_exact_path_when_the_bound_no_longer_fits_then_locks_are_written():
+    product = ProductFactory(stock=3)
+    inventory.reserve(lines={product.pk: 2}, owner="A", expires_at=later())
+    InventoryLock.objects.filter(owner="A").update(expires_at=timezone.now() - timedelta(seconds=1))
+    with CaptureQueriesContext(connection) as captured:
+        inventory.reserve(lines={product.pk: 3}, owner="B", expires_at=later())
+    # bound 2 + 3 > stock 3, so the locks are summed exactly (the expired 2 do not count).
+    assert "SUM" in " ".join(statements(captured)).upper()
+    assert InventoryLock.objects.get(owner="B").quantity == 3
+    assert bound_of(product) == 5  # every lock row, expired or not, until the sweep

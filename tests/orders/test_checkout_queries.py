@@ -3,7 +3,9 @@
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
+from inventory.models import InventoryLock
 from shop.platform_settings import get_setting
 from tests.conftest import client_for
 from tests.factories import AddressFactory, ProductFactory, UserFactory
@@ -41,3 +43,77 @@ def test_checkout_statement_count_is_small_and_constant_in_cart_size():
     assert len(one) <= 15, "\n".join(one)
     assert len(twenty) <= 15, "\n".join(twenty)
     assert len(twenty) - len(one) <= 2, "\n".join(twenty)
+
+
+WRITES = ("INSERT", "UPDATE", "DELETE")
+
+
+def _writes(captured) -> list[str]:
+    return [
+        q["sql"] for q in captured.captured_queries if q["sql"].lstrip().upper().startswith(WRITES)
+    ]
+
+
+def test_a_buyer_after_the_sell_out_is_refused_before_anything_is_written():
+    product = ProductFactory(stock=2, sku="LAST-2")
+    for _ in range(2):
+        early = UserFactory()
+        fill_cart(early, [(product, 1)])
+        placed = client_for(early).post(
+            "/api/checkout/",
+            {"payment_method": "bank_transfer", "address_id": AddressFactory(customer=early).pk},
+            format="json",
+            HTTP_IDEMPOTENCY_KEY="early",
+        )
+        assert placed.status_code == 201, placed.json()
+    late = UserFactory()
+    fill_cart(late, [(product, 1)])
+    client = client_for(late)
+    address = AddressFactory(customer=late)
+    with CaptureQueriesContext(connection) as captured:
+        refused = client.post(
+            "/api/checkout/",
+            {"payment_method": "bank_transfer", "address_id": address.pk},
+            format="json",
+            HTTP_IDEMPOTENCY_KEY="late",
+        )
+    assert refused.status_code == 409
+    error = refused.json()["error"]
+    assert error["code"] == "insufficient_stock"
+    assert error["details"]["products"] == [
+        {"product_id": product.pk, "sku": "LAST-2", "name": product.name, "requested": 1,
+         "available": 0}
+    ]  # fmt: skip
+    # Only the idempotency key is claimed and given back: no order is written and rolled back.
+    writes = _writes(captured)
+    assert len(writes) == 2, "\n".join(writes)
+    assert all("idempotencykey" in sql for sql in writes), writes
+    assert not [q for q in captured.captured_queries if "FOR NO KEY UPDATE" in q["sql"]]
+
+
+def test_a_stale_hold_bound_does_not_refuse_a_buyer_when_stock_is_free():
+    product = ProductFactory(stock=1)
+    first = UserFactory()
+    fill_cart(first, [(product, 1)])
+    assert (
+        client_for(first)
+        .post(
+            "/api/checkout/",
+            {"payment_method": "bank_transfer", "address_id": AddressFactory(customer=first).pk},
+            format="json",
+            HTTP_IDEMPOTENCY_KEY="first",
+        )
+        .status_code
+        == 201
+    )
+    # The first order's lock expires: the unit is free again, but the bound still counts it.
+    InventoryLock.objects.update(expires_at=timezone.now())
+    second = UserFactory()
+    fill_cart(second, [(product, 1)])
+    response = client_for(second).post(
+        "/api/checkout/",
+        {"payment_method": "bank_transfer", "address_id": AddressFactory(customer=second).pk},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="second",
+    )
+    assert response.status_code == 201, response.json()

@@ -1,0 +1,69 @@
+"""config.sql.insert: the checkout's INSERTs, with what bulk_create would have stored."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from config import sql
+from inventory.models import InventoryLock
+from notifications.models import Notification
+from shop.models import Product
+from tests.factories import ProductFactory
+
+
+def _notification(key: str) -> Notification:
+    return Notification(
+        channel=Notification.Channel.EMAIL,
+        recipient="ada@example.com",
+        template="order_placed",
+        context={"order_number": "ORD-1", "total": "1500.00"},
+        dedup_key=key,
+    )
+
+
+@pytest.mark.django_db
+def test_insert_stores_defaults_and_auto_now_add_and_sets_ids_in_order():
+    before = timezone.now()
+    rows = [_notification("a"), _notification("b"), _notification("c")]
+
+    sql.insert(rows)
+
+    stored = {n.pk: n for n in Notification.objects.all()}
+    assert [stored[row.pk].dedup_key for row in rows] == ["a", "b", "c"]
+    for row in rows:
+        fresh = stored[row.pk]
+        assert not row._state.adding
+        assert (fresh.status, fresh.attempts, fresh.context["total"]) == ("queued", 0, "1500.00")
+        assert fresh.max_attempts >= 1
+        assert before <= fresh.created_at <= timezone.now()
+        assert fresh.next_attempt_at - before < timedelta(seconds=5)
+
+
+@pytest.mark.django_db
+def test_insert_ignoring_conflicts_skips_the_duplicate_and_keeps_the_rest():
+    sql.insert([_notification("dup")])
+    first = Notification.objects.get(dedup_key="dup")
+
+    sql.insert([_notification("dup"), _notification("new")], ignore_conflicts=True)
+
+    assert sorted(Notification.objects.values_list("dedup_key", flat=True)) == ["dup", "new"]
+    assert Notification.objects.get(dedup_key="dup").pk == first.pk
+
+
+@pytest.mark.django_db
+def test_insert_without_ignoring_conflicts_raises_and_writes_nothing():
+    sql.insert([_notification("taken")])
+    with pytest.raises(IntegrityError), transaction.atomic():
+        sql.insert([_notification("other"), _notification("taken")])
+    assert list(Notification.objects.values_list("dedup_key", flat=True)) == ["taken"]
+
+
+@pytest.mark.django_db
+def test_a_database_constraint_still_refuses_a_bad_row():
+    product = ProductFactory(stock=3)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        sql.insert([InventoryLock(product_id=product.pk, owner="ORD-X", quantity=0)])
+    assert not InventoryLock.objects.exists()
+    assert Product.objects.get(pk=product.pk).stock == 3

@@ -78,7 +78,7 @@ class Scenario:
     initial_stock: dict[int, int] = field(default_factory=dict)
 
 
-def build_scenarios(customers: int, seed: int) -> list[Scenario]:
+def build_scenarios(customers: int, seed: int, warmup: int) -> tuple[Scenario, list[Scenario]]:
     from django.contrib.auth.hashers import make_password
     from rest_framework.authtoken.models import Token
 
@@ -137,6 +137,13 @@ def build_scenarios(customers: int, seed: int) -> list[Scenario]:
         scenario.tokens = [t.key for t in tokens]
         scenario.addresses = [a.id for a in addresses]
 
+    # Not measured: every gunicorn worker imports its views, opens its database connection
+    # and prepares its statements on its first requests, whichever scenario comes first.
+    warm = Scenario("warmup", "one random product of 100, before the measured scenarios")
+    warm_products = products("WARM", 100, stock=warmup + 1)
+    customers_for(warm, [[(rng.choice(warm_products).id, 1)] for _ in range(warmup)])
+    warm.initial_stock = {p.id: p.stock for p in warm_products}
+
     hot = Scenario("hot", "everyone buys the same product")
     (hot_product,) = products("HOT", 1, stock=int(customers * 0.8))
     customers_for(hot, [[(hot_product.id, 1)] for _ in range(customers)])
@@ -154,7 +161,7 @@ def build_scenarios(customers: int, seed: int) -> list[Scenario]:
         [[(p.id, 1) for p in rng.sample(multi_products, 5)] for _ in range(customers)],
     )
     multi.initial_stock = {p.id: p.stock for p in multi_products}
-    return [hot, spread, multi]
+    return warm, [hot, spread, multi]
 
 
 def queries_per_checkout(cart_size: int) -> int:
@@ -288,8 +295,12 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
 
-def start_gunicorn(env: dict[str, str], port: int, workers: int, threads: int) -> subprocess.Popen:
+def start_gunicorn(
+    env: dict[str, str], port: int, workers: int, threads: int, log: Path
+) -> subprocess.Popen:
     gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
+    # The app's own log (a warning per refused checkout) goes to a file, not between the figures.
+    log_file = log.open("w")
     proc = subprocess.Popen(
         [
             gunicorn,
@@ -306,7 +317,10 @@ def start_gunicorn(env: dict[str, str], port: int, workers: int, threads: int) -
         env=env,
         cwd=ROOT,
         start_new_session=True,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
     )
+    log_file.close()  # the child has its own copy
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -317,7 +331,7 @@ def start_gunicorn(env: dict[str, str], port: int, workers: int, threads: int) -
         except OSError:
             time.sleep(0.2)  # waiting for a server to start: nothing to poll but the port
     proc.kill()
-    raise SystemExit("gunicorn did not start within 30 s")
+    raise SystemExit(f"gunicorn did not start within 30 s; see {log}")
 
 
 # --- database ceiling -------------------------------------------------------------------------
@@ -397,6 +411,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8, help="concurrent customers")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=2, help="threads per gunicorn worker")
+    parser.add_argument(
+        "--warmup", type=int, default=200, help="unmeasured checkouts before the scenarios"
+    )
     parser.add_argument("--ceiling-seconds", type=int, default=10)
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--seed", type=int, default=7)
@@ -426,7 +443,7 @@ def main() -> None:
     from django.core.cache import cache
 
     cache.clear()
-    scenarios = build_scenarios(args.customers, args.seed)
+    warmup, scenarios = build_scenarios(args.customers, args.seed, args.warmup)
     q1, q5, q20 = (queries_per_checkout(n) for n in (1, 5, 20))
     from django.db import connection
 
@@ -438,8 +455,12 @@ def main() -> None:
         "queries_per_checkout": {"1": q1, "5": q5, "20": q20},
         "scenarios": {},
     }
-    server = start_gunicorn(env, args.port, args.workers, args.threads)
+    server_log = Path(tempfile.gettempdir()) / f"bench-checkout-gunicorn-{args.port}.log"
+    server = start_gunicorn(env, args.port, args.workers, args.threads, server_log)
     try:
+        warm = fire(args.port, warmup, args.concurrency)
+        if warm.statuses != {201: args.warmup}:
+            raise SystemExit(f"warm-up checkouts failed: {warm.statuses}; see {server_log}")
         for scenario in scenarios:
             load = fire(args.port, scenario, args.concurrency)
             oversold, ordered = oversold_units(scenario)
@@ -467,6 +488,7 @@ def main() -> None:
         db_url, args.concurrency, args.ceiling_seconds, False
     )
     report(results)
+    print(f"\nserver log: {server_log}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

@@ -5,9 +5,17 @@ against 0.2 ms for a primary-key read on the reference machine), and checkout is
 So the hottest statements are written once, as SQL built from the models' own table and
 column names (a renamed field cannot leave a stale name behind), and run through Django's
 connection: same transaction, same placeholders on PostgreSQL and SQLite.
+
+On PostgreSQL, writes whose results nobody waits for can also travel together: inside
+``combined_writes()`` they are held back and sent as one statement of data-modifying CTEs
+when the block ends. Each round trip costs the client and the server more CPU than a small
+INSERT does (measured in docs/performance.md), so checkout's six writes cost one.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -26,23 +34,116 @@ def columns(model: type[models.Model], field_names: Sequence[str], prefix: str =
     return ", ".join(prefix + column(model, name) for name in field_names)
 
 
+# --- writes held back until the end of a combined_writes() block ------------------------------
+
+
+@dataclass(frozen=True)
+class _HeldWrite:
+    sql: str  # one INSERT, UPDATE or DELETE without RETURNING
+    params: Sequence[Any]
+    check: Callable[[int], None] | None  # called with the rows it touched
+
+
+_held: ContextVar[list[_HeldWrite] | None] = ContextVar("held_sql_writes", default=None)
+
+
+@contextmanager
+def combined_writes() -> Iterator[None]:
+    """Send the ``insert``/``execute(..., may_wait=True)`` writes made inside as one statement.
+
+    Only on PostgreSQL (elsewhere each runs at once, as without the block). The held writes
+    run as data-modifying CTEs do: all on the snapshot taken when they are sent, so none may
+    depend on another (an UPDATE does not see a row INSERTed in the same block; foreign keys
+    between them are fine, they are checked when the statement ends). Against every other
+    statement run through this module they keep their order: a read, or a write that cannot
+    wait, sends the held ones first. ORM statements are not ordered with them, so code inside
+    must not read back through the ORM what it wrote here. Run it inside a transaction: a
+    held write that fails, or a ``check`` that raises, fails the end of the block.
+    """
+    if connection.vendor != "postgresql" or _held.get() is not None:
+        yield
+        return
+    held: list[_HeldWrite] = []
+    token = _held.set(held)
+    try:
+        yield
+    finally:
+        _held.reset(token)
+    _send(held)
+
+
+def _send_held() -> None:
+    held = _held.get()
+    if held:
+        writes = held[:]
+        held.clear()
+        _send(writes)
+
+
+def _send(writes: list[_HeldWrite]) -> None:
+    if not writes:
+        return
+    if len(writes) == 1:
+        (write,) = writes
+        counts = [_execute_now(write.sql, write.params)]
+    else:
+        # Our own statements, each with its rows counted; values stay parameters.
+        parts = ", ".join(f"w{i} AS ({w.sql} RETURNING 1)" for i, w in enumerate(writes))
+        counts = ", ".join(f"(SELECT count(*) FROM w{i})" for i in range(len(writes)))  # noqa: S608
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"WITH {parts} SELECT {counts}",
+                [param for write in writes for param in write.params],
+            )
+            counts = list(cursor.fetchone())
+    for write, count in zip(writes, counts, strict=True):
+        if write.check is not None:
+            write.check(count)
+
+
+def _execute_now(sql: str, params: Sequence[Any]) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+# --- statements ---------------------------------------------------------------------------------
+
+
 def fetch_all(sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+    _send_held()
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 
 
 def fetch_one(sql: str, params: Sequence[Any] = ()) -> tuple | None:
+    _send_held()
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone()
 
 
-def execute(sql: str, params: Sequence[Any] = ()) -> int:
-    """Run a write; returns the number of rows it touched."""
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.rowcount
+def execute(
+    sql: str,
+    params: Sequence[Any] = (),
+    *,
+    may_wait: bool = False,
+    check: Callable[[int], None] | None = None,
+) -> None:
+    """Run one INSERT, UPDATE or DELETE (without RETURNING); ``check`` gets the rows touched.
+
+    With ``may_wait`` the write may be held until the end of a ``combined_writes()`` block,
+    and ``check`` then runs there: raise from it to fail the block.
+    """
+    held = _held.get()
+    if may_wait and held is not None:
+        held.append(_HeldWrite(sql, params, check))
+        return
+    _send_held()
+    count = _execute_now(sql, params)
+    if check is not None:
+        check(count)
 
 
 @lru_cache(maxsize=256)
@@ -55,9 +156,7 @@ def _insert_sql(
         f"INSERT INTO {table(model)} ({', '.join(quote(c) for c in columns)}) "  # noqa: S608
         f"VALUES {', '.join([row] * rows)}"
     )
-    if ignore_conflicts:
-        return statement + " ON CONFLICT DO NOTHING"
-    return statement + f" RETURNING {quote(model._meta.pk.column)}"
+    return statement + " ON CONFLICT DO NOTHING" if ignore_conflicts else statement
 
 
 def insert(objs: Sequence[models.Model], *, ignore_conflicts: bool = False) -> None:
@@ -67,15 +166,19 @@ def insert(objs: Sequence[models.Model], *, ignore_conflicts: bool = False) -> N
     through ``pre_save``, values through ``get_db_prep_save``), with the statement text built
     once per shape. No signals are sent, as with ``bulk_create``. With ``ignore_conflicts``
     a row that breaks a unique constraint is skipped and no ids are read back.
+
+    When every row already has its primary key (allocated with ``next_ids``) or no ids are
+    read back, the INSERT may be held by ``combined_writes()``.
     """
     if not objs:
         return
     model = type(objs[0])
-    fields = [
-        field
-        for field in model._meta.concrete_fields
-        if not (field.primary_key and field.attname and getattr(objs[0], field.attname) is None)
-    ]
+    pk = model._meta.pk
+    for obj in objs:
+        # As bulk_create: a row built from a parent saved since (order → items) gets its id.
+        obj._prepare_related_fields_for_save(operation_name="insert")
+    ids_given = all(obj.pk is not None for obj in objs)
+    fields = [f for f in model._meta.concrete_fields if ids_given or f is not pk]
     params = [
         field.get_db_prep_save(field.pre_save(obj, True), connection)
         for obj in objs
@@ -84,11 +187,27 @@ def insert(objs: Sequence[models.Model], *, ignore_conflicts: bool = False) -> N
     statement = _insert_sql(
         model, tuple(field.column for field in fields), len(objs), ignore_conflicts
     )
-    with connection.cursor() as cursor:
-        cursor.execute(statement, params)
-        ids = [] if ignore_conflicts else [row[0] for row in cursor.fetchall()]
-    for obj, pk in zip(objs, ids, strict=False):
-        obj.pk = pk
+    if ids_given or ignore_conflicts:
+        execute(statement, params, may_wait=True)
+    else:
+        returning = f"{statement} RETURNING {connection.ops.quote_name(pk.column)}"
+        for obj, (pk_value,) in zip(objs, fetch_all(returning, params), strict=True):
+            obj.pk = pk_value
     for obj in objs:
         obj._state.adding = False
         obj._state.db = connection.alias
+
+
+@lru_cache(maxsize=32)
+def _sequence(model: type[models.Model]) -> str:
+    row = fetch_one("SELECT pg_get_serial_sequence(%s, %s)", [model._meta.db_table, "id"])
+    if row is None or row[0] is None:
+        raise LookupError(f"{model._meta.label} has no id sequence")
+    return row[0]
+
+
+def next_id_sql(model: type[models.Model]) -> str:
+    """PostgreSQL: an SQL expression drawing the next id of ``model``'s sequence, to put in a
+    query that runs anyway (ids known before the INSERT let the INSERTs wait; a rolled-back
+    checkout leaves a gap, as a failed INSERT would)."""
+    return f"nextval('{_sequence(model)}'::regclass)"

@@ -18,14 +18,18 @@ def record_event(
     reason: str = "",
     payload: dict[str, Any] | None = None,
     items: Iterable[OrderItem] | None = None,
+    event_id: int | None = None,
 ) -> OrderEvent:
     """Append one event and queue the messages it calls for, in the caller's transaction.
 
-    ``items`` saves a query when the caller already holds the order's items (checkout).
+    ``items`` saves a query when the caller already holds the order's items (checkout), and
+    ``event_id`` (drawn with ``config.sql.next_id_sql``) lets the INSERT wait in a
+    ``combined_writes()`` block.
     """
     from orders.notify import notify_order_event
 
     event = OrderEvent(
+        id=event_id,
         order=order,
         kind=kind,
         from_state=from_state,

@@ -147,9 +147,10 @@ def _complete_sql() -> str:
 
 
 def complete_key(*, claim: Claim, status: int, body: Any, order: Order | None) -> None:
-    """Store the response; call inside the transaction that did the work."""
+    """Store the response; call inside the transaction that did the work (the write may
+    travel with the others of a ``sql.combined_writes()`` block)."""
     response_body = IdempotencyKey._meta.get_field("response_body")
-    updated = sql.execute(
+    sql.execute(
         _complete_sql(),
         [
             IdempotencyKey.Status.COMPLETED,
@@ -159,8 +160,13 @@ def complete_key(*, claim: Claim, status: int, body: Any, order: Order | None) -
             claim.key_id,
             IdempotencyKey.Status.IN_PROGRESS,
         ],
+        may_wait=True,
+        check=_still_ours,
     )
-    if updated != 1:
+
+
+def _still_ours(completed: int) -> None:
+    if completed != 1:
         # Our claim was taken over as abandoned; undo our work rather than answer twice.
         raise RequestInProgress()
 

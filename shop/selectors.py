@@ -1,14 +1,12 @@
 """Reads shared by several callers, always scoped to the customer who asks."""
 
 from decimal import Decimal
-from functools import cache
 
 from django.db.models import F, Q, QuerySet, Value
 from django.db.models.expressions import Combinable
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from config import sql
 from shop.errors import AddressNotFound, CartItemNotFound
 from shop.models import Address, Cart, CartItem, Product, User
 
@@ -67,24 +65,6 @@ def cart_item_get_for_customer(*, customer: User, item_id: int) -> CartItem:
 
 def address_list_for_customer(*, customer: User) -> QuerySet[Address]:
     return Address.objects.filter(customer=customer).order_by("-is_default", "id")
-
-
-@cache
-def _address_snapshot_sql() -> str:
-    return (
-        f"SELECT {sql.columns(Address, Address.POSTAL_FIELDS)} "  # noqa: S608 (names only)
-        f"FROM {sql.table(Address)} "
-        f"WHERE {sql.column(Address, 'id')} = %s AND {sql.column(Address, 'customer')} = %s"
-    )
-
-
-def address_snapshot_for_customer(*, customer: User, address_id: int) -> dict[str, str]:
-    """``Address.snapshot()`` of one of the customer's addresses, read without the ORM (checkout
-    reads it on every order)."""
-    row = sql.fetch_one(_address_snapshot_sql(), [address_id, customer.pk])
-    if row is None:
-        raise AddressNotFound(details={"address_id": address_id})
-    return dict(zip(Address.POSTAL_FIELDS, row, strict=True))
 
 
 def address_get_for_customer(*, customer: User, address_id: int) -> Address:

@@ -3,7 +3,8 @@
 from datetime import timedelta
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from config import sql
@@ -67,3 +68,71 @@ def test_a_database_constraint_still_refuses_a_bad_row():
         sql.insert([InventoryLock(product_id=product.pk, owner="ORD-X", quantity=0)])
     assert not InventoryLock.objects.exists()
     assert Product.objects.get(pk=product.pk).stock == 3
+
+
+def _held_notification(key: str) -> Notification:
+    (new_id,) = sql.fetch_one(f"SELECT {sql.next_id_sql(Notification)}")
+    row = _notification(key)
+    row.pk = new_id
+    return row
+
+
+@pytest.mark.django_db
+def test_combined_writes_reach_postgresql_as_one_statement():
+    sql.insert([_notification("old"), _notification("b")])
+    rows = [_held_notification("a"), _held_notification("c")]
+    touched = []
+    table, key = sql.table(Notification), sql.column(Notification, "dedup_key")
+    with CaptureQueriesContext(connection) as captured, sql.combined_writes():
+        sql.insert(rows[:1])
+        sql.insert(rows[1:])
+        sql.execute(f"DELETE FROM {table} WHERE {key} = %s", ["old"], may_wait=True)  # noqa: S608
+        sql.execute(
+            f"UPDATE {table} SET {key} = %s WHERE {key} = %s",  # noqa: S608
+            ["b2", "b"],
+            may_wait=True,
+            check=touched.append,
+        )
+        assert touched == []  # held: nothing sent yet
+    statements = [q["sql"] for q in captured.captured_queries]
+    writes = [s for s in statements if "SAVEPOINT" not in s]
+    assert len(writes) == 1, writes
+    assert touched == [1]
+    assert sorted(Notification.objects.values_list("dedup_key", flat=True)) == ["a", "b2", "c"]
+    assert Notification.objects.get(dedup_key="a").pk == rows[0].pk
+
+
+@pytest.mark.django_db
+def test_a_read_inside_the_block_first_sends_what_was_held():
+    with transaction.atomic(), sql.combined_writes():
+        sql.insert([_held_notification("seen")])
+        table, key = sql.table(Notification), sql.column(Notification, "dedup_key")
+        assert sql.fetch_all(f"SELECT {key} FROM {table}") == [("seen",)]  # noqa: S608
+
+
+@pytest.mark.django_db
+def test_a_failing_check_or_write_fails_the_block_and_the_transaction_keeps_nothing():
+    def must_touch_one(count: int) -> None:
+        if count != 1:
+            raise LookupError(count)
+
+    table, key = sql.table(Notification), sql.column(Notification, "dedup_key")
+
+    def write_then_miss() -> None:
+        with transaction.atomic(), sql.combined_writes():
+            sql.insert([_held_notification("x")])
+            sql.execute(
+                f"UPDATE {table} SET {key} = %s WHERE {key} = %s",  # noqa: S608
+                ["y", "absent"],
+                may_wait=True,
+                check=must_touch_one,
+            )
+
+    with pytest.raises(LookupError):
+        write_then_miss()
+    assert not Notification.objects.exists()
+
+    sql.insert([_notification("taken")])
+    with pytest.raises(IntegrityError), transaction.atomic(), sql.combined_writes():
+        sql.insert([_held_notification("fine"), _held_notification("taken")])
+    assert list(Notification.objects.values_list("dedup_key", flat=True)) == ["taken"]

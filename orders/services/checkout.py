@@ -1,21 +1,23 @@
 """Placing an order from the customer's cart.
 
-Lock-free work first (read the cart, the address and the settings), then one short transaction:
-lock the cart's product rows in id order, check availability, write the locks, the order, its
-items and its event, and clear the cart. Prices are taken from the rows read under the lock,
-so the order is priced with what is in the database at that instant. The statement count is
-constant in cart size (bulk inserts, one aggregate).
+Lock-free work first: one read of the cart, its products and the delivery address (on
+PostgreSQL it also draws the new rows' ids), the settings, the totals and, near a sell-out, an
+early refusal. Then one short transaction: the order, its items, its event, its messages, the
+emptied cart lines and the completed idempotency key (one statement on PostgreSQL, see
+``config.sql.combined_writes``), and last the stock: lock the product rows in id order, check
+and hold (one statement on PostgreSQL, ``inventory.locks.lock_and_hold``). Prices are verified
+against the rows read under the lock. The statement count is constant in cart size.
 """
 
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal
 from functools import cache
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from config import sql
@@ -24,12 +26,11 @@ from inventory.locks import LockedProduct
 from inventory.models import StockHold
 from orders.errors import CartEmpty, PriceChanged
 from orders.events import record_event
-from orders.models import Order, OrderItem
+from orders.models import Order, OrderEvent, OrderItem
 from orders.payment_methods import PaymentMethod, get_payment_method
 from orders.states import ActorType
-from shop.errors import CurrencyMismatch, ProductInactive
+from shop.errors import AddressNotFound, CurrencyMismatch, ProductInactive
 from shop.models import Address, Cart, CartItem, Product
-from shop.selectors import address_snapshot_for_customer
 from shop.services import address_create
 
 # Crockford's base32 without the look-alikes (I, L, O, U): easy to read out over the phone.
@@ -78,15 +79,15 @@ def place_order(
     the transaction once the order is written: the API stores the idempotent response with it.
 
     The product rows are locked last, so they are held only for the stock check and the lock
-    insert (three statements), not for the order's own writes: that is what bounds the
-    throughput of a product everyone buys at once. Prices are read before the lock and
-    verified under it; a price that moved in between answers ``price_changed``.
+    insert (one statement on PostgreSQL) and the commit, not for the order's own writes: that
+    is what bounds the throughput of a product everyone buys at once. Prices are read before
+    the lock and verified under it; a price that moved in between answers ``price_changed``.
 
     Raises ``CartEmpty``, ``AddressNotFound``, ``PaymentMethodNotAllowed``, ``ProductInactive``,
     ``CurrencyMismatch``, ``InsufficientStock`` or ``PriceChanged``; then nothing is written.
     """
     method = get_payment_method(payment_method)
-    cart = _read_cart(customer)
+    cart = _read_cart(customer, address_id if new_address is None else None)
     quantities, products = cart.quantities, cart.products
     currency = _check_sellable(products)
     subtotal = sum((products[pid].price * qty for pid, qty in quantities.items()), ZERO)
@@ -94,7 +95,7 @@ def place_order(
     total = subtotal + shipping - discount
     if expected_total is not None and Decimal(expected_total) != total:
         raise _price_changed(expected_total, total, currency)
-    address_snapshot = _address_snapshot(customer, address_id, new_address)
+    address_snapshot = _address_snapshot(cart, address_id, new_address)
     now = timezone.now()
     _refuse_early_when_sold_out(cart, now)
 
@@ -102,10 +103,12 @@ def place_order(
     order_expires_at = method.order_expires_at(now)
     lock_expires_at = method.lock_expires_at(now, order_expires_at)
 
+    new_ids = cart.new_ids
     with transaction.atomic():
         if new_address is not None and save_address:
             address_create(customer=customer, data=dict(new_address))
         order = Order(
+            id=new_ids.order if new_ids else None,
             number=number,
             customer=customer,
             payment_status=method.initial_payment_status,
@@ -120,9 +123,9 @@ def place_order(
             expires_at=order_expires_at,
             created_at=now,
         )
-        sql.insert([order])
         items = [
             OrderItem(
+                id=new_ids.items[line] if new_ids else None,
                 order=order,
                 product_id=pid,
                 sku=products[pid].sku,
@@ -131,26 +134,11 @@ def place_order(
                 quantity=qty,
                 line_total=products[pid].price * qty,
             )
-            for pid, qty in sorted(quantities.items())
+            for line, (pid, qty) in enumerate(sorted(quantities.items()))
         ]
-        sql.insert(items)
-        record_event(
-            order=order,
-            kind="placed",
-            actor_type=ActorType.CUSTOMER,
-            actor=customer,
-            payload={
-                "payment_method": method.code,
-                "total": str(total),
-                "currency": currency,
-                "locks_expire_at": lock_expires_at.isoformat() if lock_expires_at else None,
-            },
-            items=items,
-        )
-        _delete_cart_items(cart.item_ids)
         placed = PlacedOrder(order=order, items=items, payment_method=method)
-        if on_placed is not None:
-            on_placed(placed)
+        with sql.combined_writes():  # PostgreSQL: the six writes below in one statement
+            _write_order(placed, cart, new_ids, lock_expires_at, on_placed)
         # Last: lock the product rows (ascending id), check and hold the stock.
         locked = inventory.reserve(
             lines=quantities, owner=number, expires_at=lock_expires_at, now=now
@@ -164,12 +152,16 @@ ZERO = Decimal("0.00")
 
 @cache
 def _cart_sql() -> str:
-    item, product, cart, hold = "i.", "p.", "c.", "h."
+    """The cart's lines with their products, and the address-book entry the order ships to
+    (when one is named), in one read."""
+    item, product, cart, hold, address = "i.", "p.", "c.", "h.", "a."
     return (
         f"SELECT {sql.columns(CartItem, ['id', 'quantity', 'product'], item)}, "  # noqa: S608
         f"{sql.columns(Product, ['sku', 'name', 'price', 'currency', 'is_active'], product)}, "
         f"{product}{sql.column(Product, 'stock')} - "
-        f"COALESCE({hold}{sql.column(StockHold, 'quantity')}, 0) "
+        f"COALESCE({hold}{sql.column(StockHold, 'quantity')}, 0), "
+        f"{address}{sql.column(Address, 'id')}, "
+        f"{sql.columns(Address, Address.POSTAL_FIELDS, address)} "
         f"FROM {sql.table(CartItem)} i "
         f"JOIN {sql.table(Cart)} c ON {cart}{sql.column(Cart, 'id')} = {item}"
         f"{sql.column(CartItem, 'cart')} "
@@ -177,9 +169,30 @@ def _cart_sql() -> str:
         f"{sql.column(CartItem, 'product')} "
         f"LEFT JOIN {sql.table(StockHold)} h ON {hold}{sql.column(StockHold, 'product')} = "
         f"{product}{sql.column(Product, 'id')} "
+        f"LEFT JOIN {sql.table(Address)} a ON {address}{sql.column(Address, 'id')} = %s "
+        f"AND {address}{sql.column(Address, 'customer')} = {cart}{sql.column(Cart, 'customer')} "
         f"WHERE {cart}{sql.column(Cart, 'customer')} = %s "
         f"ORDER BY {item}{sql.column(CartItem, 'product')}, {item}{sql.column(CartItem, 'id')}"
     )
+
+
+@cache
+def _cart_and_new_ids_sql() -> str:
+    """PostgreSQL: the cart read also draws the ids of the order, its event and one item per
+    cart line, so the order's writes need no answer and travel as one statement."""
+    select, rest = _cart_sql().split(" FROM ", 1)
+    new_ids = (
+        f"{sql.next_id_sql(OrderItem)}, (SELECT {sql.next_id_sql(Order)}), "
+        f"(SELECT {sql.next_id_sql(OrderEvent)})"
+    )
+    return f"{select}, {new_ids} FROM {rest}"
+
+
+@dataclass(frozen=True)
+class _NewIds:
+    order: int
+    event: int
+    items: list[int]  # one per cart line, at least one per product
 
 
 @dataclass(frozen=True)
@@ -190,18 +203,73 @@ class _Cart:
     # Per product: stock minus its hold bound (an upper bound of the units held), so a
     # lower bound of what is free, read without a lock.
     surely_free: dict[int, int]
+    address: dict[str, str] | None  # the named address-book entry, if it is the customer's
+    new_ids: _NewIds | None  # PostgreSQL only
 
 
-def _read_cart(customer: Any) -> _Cart:
-    cart = _Cart(item_ids=[], quantities={}, products={}, surely_free={})
-    for item_id, quantity, *product, surely_free in sql.fetch_all(_cart_sql(), [customer.pk]):
-        cart.item_ids.append(item_id)
-        cart.quantities[product[0]] = cart.quantities.get(product[0], 0) + quantity
-        cart.products[product[0]] = _CartProduct(*product)
-        cart.surely_free[product[0]] = surely_free
-    if not cart.item_ids:
+def _read_cart(customer: Any, address_id: int | None) -> _Cart:
+    draw_ids = connection.vendor == "postgresql"
+    rows = sql.fetch_all(
+        _cart_and_new_ids_sql() if draw_ids else _cart_sql(), [address_id, customer.pk]
+    )
+    if not rows:
         raise CartEmpty()
-    return cart
+    product_end = 2 + len(fields(_CartProduct))
+    address_end = product_end + 2 + len(Address.POSTAL_FIELDS)
+    quantities: dict[int, int] = {}
+    products: dict[int, _CartProduct] = {}
+    surely_free: dict[int, int] = {}
+    for row in rows:
+        product = _CartProduct(*row[2:product_end])
+        quantities[product.id] = quantities.get(product.id, 0) + row[1]
+        products[product.id] = product
+        surely_free[product.id] = row[product_end]
+    found_address_id, *postal = rows[0][product_end + 1 : address_end]
+    return _Cart(
+        item_ids=[row[0] for row in rows],
+        quantities=quantities,
+        products=products,
+        surely_free=surely_free,
+        address=None
+        if found_address_id is None
+        else dict(zip(Address.POSTAL_FIELDS, postal, strict=True)),
+        new_ids=_NewIds(
+            order=rows[0][address_end + 1],
+            event=rows[0][address_end + 2],
+            items=[row[address_end] for row in rows],
+        )
+        if draw_ids
+        else None,
+    )
+
+
+def _write_order(
+    placed: PlacedOrder,
+    cart: _Cart,
+    new_ids: _NewIds | None,
+    lock_expires_at: datetime | None,
+    on_placed: Callable[[PlacedOrder], None] | None,
+) -> None:
+    order, method = placed.order, placed.payment_method
+    sql.insert([order])
+    sql.insert(placed.items)
+    record_event(
+        event_id=new_ids.event if new_ids else None,
+        order=order,
+        kind="placed",
+        actor_type=ActorType.CUSTOMER,
+        actor=order.customer,
+        payload={
+            "payment_method": method.code,
+            "total": str(order.total),
+            "currency": order.currency,
+            "locks_expire_at": lock_expires_at.isoformat() if lock_expires_at else None,
+        },
+        items=placed.items,
+    )
+    _delete_cart_items(cart.item_ids)
+    if on_placed is not None:
+        on_placed(placed)
 
 
 def _refuse_early_when_sold_out(cart: _Cart, now: datetime) -> None:
@@ -222,6 +290,7 @@ def _delete_cart_items(item_ids: list[int]) -> None:
         f"DELETE FROM {sql.table(CartItem)} "  # noqa: S608 (names and placeholders only)
         f"WHERE {sql.column(CartItem, 'id')} IN ({placeholders})",
         item_ids,
+        may_wait=True,
     )
 
 
@@ -258,11 +327,13 @@ def _verify_unchanged(
 
 
 def _address_snapshot(
-    customer: Any, address_id: int | None, new_address: Mapping[str, Any] | None
+    cart: _Cart, address_id: int | None, new_address: Mapping[str, Any] | None
 ) -> dict[str, str]:
     if new_address is not None:
         return {field: str(new_address.get(field) or "") for field in Address.POSTAL_FIELDS}
-    return address_snapshot_for_customer(customer=customer, address_id=address_id)
+    if cart.address is None:
+        raise AddressNotFound(details={"address_id": address_id})
+    return cart.address
 
 
 def _check_sellable(products: Mapping[int, _CartProduct]) -> str:

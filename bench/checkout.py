@@ -25,6 +25,7 @@ import os
 import random
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -252,33 +253,82 @@ class LoadResult:
     seconds: float
 
 
+def checkout_request(port: int, token: str, address_id: int) -> bytes:
+    """One checkout as bytes on the wire, built before the clock starts."""
+    body = json.dumps({"payment_method": "cod", "address_id": address_id}).encode()
+    head = (
+        f"POST /api/checkout/ HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        f"Authorization: Token {token}\r\nContent-Type: application/json\r\n"
+        f"Idempotency-Key: {uuid.uuid4()}\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+class HttpConnection:
+    """A minimal HTTP/1.1 client: the load generator shares the 2 cores with the app, and
+    ``http.client`` (header parsing through ``email``) cost it about twice the CPU."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.sock: socket.socket | None = None
+        self.pending = b""
+
+    def _receive(self) -> bytes:
+        assert self.sock is not None
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("the server closed the connection mid-response")
+        return chunk
+
+    def exchange(self, request: bytes) -> int:
+        """Send one request and read its whole response; returns the status code."""
+        if self.sock is None:
+            self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=30)
+            self.pending = b""
+        self.sock.sendall(request)
+        data = self.pending
+        while b"\r\n\r\n" not in data:
+            data += self._receive()
+        head, _, data = data.partition(b"\r\n\r\n")
+        status_line, *header_lines = head.split(b"\r\n")
+        headers = dict(line.split(b":", 1) for line in header_lines)
+        headers = {name.strip().lower(): value.strip() for name, value in headers.items()}
+        length = int(headers[b"content-length"])  # Django's CommonMiddleware always sets it
+        while len(data) < length:
+            data += self._receive()
+        self.pending = data[length:]
+        if headers.get(b"connection", b"").lower() == b"close":
+            self.close()
+        return int(status_line.split()[1])
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+
+
 def fire(port: int, scenario: Scenario, concurrency: int) -> LoadResult:
-    work = list(range(len(scenario.tokens)))
+    requests = [
+        checkout_request(port, token, address)
+        for token, address in zip(scenario.tokens, scenario.addresses, strict=True)
+    ]
     lock = threading.Lock()
     latencies: list[float] = []
     statuses: dict[int, int] = {}
 
     def worker() -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn = HttpConnection(port)
         while True:
             with lock:
-                if not work:
+                if not requests:
                     break
-                i = work.pop()
-            body = json.dumps({"payment_method": "cod", "address_id": scenario.addresses[i]})
-            headers = {
-                "Authorization": f"Token {scenario.tokens[i]}",
-                "Content-Type": "application/json",
-                "Idempotency-Key": str(uuid.uuid4()),
-            }
+                request = requests.pop()
             started = time.perf_counter()
-            conn.request("POST", "/api/checkout/", body=body, headers=headers)
-            response = conn.getresponse()
-            response.read()
+            status = conn.exchange(request)
             elapsed = time.perf_counter() - started
             with lock:
                 latencies.append(elapsed)
-                statuses[response.status] = statuses.get(response.status, 0) + 1
+                statuses[status] = statuses.get(status, 0) + 1
         conn.close()
 
     threads = [threading.Thread(target=worker) for _ in range(concurrency)]
@@ -290,13 +340,80 @@ def fire(port: int, scenario: Scenario, concurrency: int) -> LoadResult:
     return LoadResult(latencies, statuses, time.perf_counter() - started)
 
 
+# --- CPU accounting (Linux /proc; figures are omitted elsewhere) -------------------------------
+
+
+def _process_cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:  # exited, or no /proc
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children(parent: int) -> list[int]:
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == parent:
+                pids.append(int(stat.parent.name))
+        except (OSError, ValueError):
+            continue
+    return pids
+
+
+def _database_backends(url: str) -> list[int]:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"
+        ).fetchall()
+    return [pid for (pid,) in rows]
+
+
+class CpuMeter:
+    """CPU seconds spent by the app (gunicorn), its database backends and this load generator
+    over one scenario. Throughput on a shared VM moves from run to run; the CPU that one
+    checkout costs moves much less."""
+
+    def __init__(self, server_pid: int, database_url: str) -> None:
+        self.server_pid, self.database_url = server_pid, database_url
+
+    def _sample(self) -> tuple[dict[int, float], dict[int, float], float]:
+        app = [self.server_pid, *_children(self.server_pid)]
+        backends = _database_backends(self.database_url)
+        return (
+            {pid: _process_cpu_seconds(pid) for pid in app},
+            {pid: _process_cpu_seconds(pid) for pid in backends},
+            time.process_time(),
+        )
+
+    def __enter__(self) -> CpuMeter:
+        self._before = self._sample()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        after = self._sample()
+        self.seconds = {
+            # A process that started during the run counts whole (it had 0 before).
+            name: sum(cpu - before.get(pid, 0.0) for pid, cpu in now.items())
+            for name, before, now in (
+                ("app", self._before[0], after[0]),
+                ("database", self._before[1], after[1]),
+            )
+        }
+        self.seconds["load generator"] = after[2] - self._before[2]
+
+
 def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
 
 def start_gunicorn(
-    env: dict[str, str], port: int, workers: int, threads: int, log: Path
+    env: dict[str, str], port: int, workers: int, threads: int, worker_class: str, log: Path
 ) -> subprocess.Popen:
     gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
     # The app's own log (a warning per refused checkout) goes to a file, not between the figures.
@@ -311,6 +428,8 @@ def start_gunicorn(
             str(workers),
             "--threads",
             str(threads),
+            "--worker-class",
+            worker_class,
             "--log-level",
             "warning",
         ],
@@ -412,6 +531,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=2, help="threads per gunicorn worker")
     parser.add_argument(
+        "--worker-class", default="gthread", help="gunicorn worker class (gthread keeps alive)"
+    )
+    parser.add_argument(
         "--warmup", type=int, default=200, help="unmeasured checkouts before the scenarios"
     )
     parser.add_argument("--ceiling-seconds", type=int, default=10)
@@ -456,13 +578,16 @@ def main() -> None:
         "scenarios": {},
     }
     server_log = Path(tempfile.gettempdir()) / f"bench-checkout-gunicorn-{args.port}.log"
-    server = start_gunicorn(env, args.port, args.workers, args.threads, server_log)
+    server = start_gunicorn(
+        env, args.port, args.workers, args.threads, args.worker_class, server_log
+    )
     try:
         warm = fire(args.port, warmup, args.concurrency)
         if warm.statuses != {201: args.warmup}:
             raise SystemExit(f"warm-up checkouts failed: {warm.statuses}; see {server_log}")
         for scenario in scenarios:
-            load = fire(args.port, scenario, args.concurrency)
+            with CpuMeter(server.pid, db_url) as cpu:
+                load = fire(args.port, scenario, args.concurrency)
             oversold, ordered = oversold_units(scenario)
             created = load.statuses.get(201, 0)
             results["scenarios"][scenario.name] = {
@@ -476,6 +601,10 @@ def main() -> None:
                 "statuses": {str(k): v for k, v in sorted(load.statuses.items())},
                 "units_ordered": ordered,
                 "oversold_units": oversold,
+                "cpu_ms_per_request": {
+                    name: seconds * 1000 / len(load.latencies)
+                    for name, seconds in cpu.seconds.items()
+                },
             }
     finally:
         os.killpg(server.pid, signal.SIGTERM)
@@ -519,6 +648,10 @@ def report(results: dict) -> None:
             f"{s['p50_ms']:7.1f} {s['p95_ms']:7.1f} {s['p99_ms']:7.1f} {s['oversold_units']:8d} "
             f"{s['orders_per_second'] / ceiling:10.1%}  {s['statuses']}"
         )
+    print("\nCPU per request, ms (2 cores shared by all three):")
+    for name, s in results["scenarios"].items():
+        parts = ", ".join(f"{k} {v:.2f}" for k, v in s["cpu_ms_per_request"].items())
+        print(f"{name:8} {sum(s['cpu_ms_per_request'].values()):6.2f} = {parts}")
 
 
 if __name__ == "__main__":

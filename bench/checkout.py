@@ -10,10 +10,12 @@ fires checkouts from client threads for three scenarios:
   spread  each buys one random product out of 10,000
   multi   each buys 5 random products of 200 (rows locked in overlapping sets)
 
-For each it prints orders/s, p50/p95/p99 latency, outcomes, oversell (must be 0) and the SQL
-statements of one checkout. In the same run it measures the database's own ceiling for the
-same work (lock a product row, insert a lock, insert an order, commit) with pgbench over the
-same TCP connection type, and prints the app/ceiling ratio.
+Unmeasured warm-up checkouts run first. For each scenario it prints orders/s, p50/p95/p99
+latency, outcomes, oversell (must be 0), the SQL statements of one checkout, and the CPU one
+request cost the app (gunicorn), its database backends and the load generator (from /proc, on
+Linux). In the same run it measures the database's own ceiling for the same work (lock a
+product row, insert a lock, insert an order, commit) with pgbench over the same TCP connection
+type, and prints the app/ceiling ratio.
 """
 
 from __future__ import annotations
@@ -528,11 +530,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--customers", type=int, default=400, help="checkouts per scenario")
     parser.add_argument("--concurrency", type=int, default=8, help="concurrent customers")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=2, help="threads per gunicorn worker")
-    parser.add_argument(
-        "--worker-class", default="gthread", help="gunicorn worker class (gthread keeps alive)"
-    )
+    # Sync workers, one per concurrent customer: on the reference machine they cost less CPU
+    # per request than gthread (4 x 2, or 8 x 1 with keep-alive); docs/performance.md.
+    parser.add_argument("--workers", type=int, default=8, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker")
+    parser.add_argument("--worker-class", default="sync", help="gunicorn worker class")
     parser.add_argument(
         "--warmup", type=int, default=200, help="unmeasured checkouts before the scenarios"
     )

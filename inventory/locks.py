@@ -40,14 +40,6 @@ def _lock_sql(count: int, for_update: bool) -> str:
     )
 
 
-def read_products(product_ids: Iterable[int]) -> dict[int, LockedProduct]:
-    """The products' committed values, without locking them."""
-    ids = sorted(set(product_ids))
-    if not ids:
-        return {}
-    return {row[0]: LockedProduct(*row) for row in sql.fetch_all(_lock_sql(len(ids), False), ids)}
-
-
 def lock_products(product_ids: Iterable[int]) -> dict[int, LockedProduct]:
     """Lock the product rows (ascending id) and return their current, committed values.
 

@@ -7,6 +7,7 @@ from django.db.models import F, IntegerField, OuterRef, QuerySet, Subquery, Sum,
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
+from config import sql
 from inventory.models import InventoryLock, active_lock_q
 from shop.models import Product
 
@@ -44,6 +45,17 @@ def get_available_stocks(product_ids: Iterable[int]) -> dict[int, int]:
 def get_available_stock(product_id: int) -> int:
     """Available units of one product (0 for an unknown product)."""
     return get_available_stocks([product_id]).get(product_id, 0)
+
+
+def active_held_sql(product_id_column: str) -> str:
+    """SQL for "units held by active locks of the product in ``product_id_column``", for a
+    hand-written query: the twin of ``active_lock_q``, with one parameter (now)."""
+    lock, expires = InventoryLock, "l." + sql.column(InventoryLock, "expires_at")
+    return (
+        f"(SELECT COALESCE(SUM(l.{sql.column(lock, 'quantity')}), 0) "  # noqa: S608 (names)
+        f"FROM {sql.table(lock)} l WHERE l.{sql.column(lock, 'product')} = {product_id_column} "
+        f"AND ({expires} IS NULL OR {expires} > %s))"
+    )
 
 
 def active_locked_quantities(

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Case, F, Value, When
@@ -33,7 +34,6 @@ from inventory.locks import (
     LockedProduct,
     lock_and_hold,
     lock_products,
-    read_products,
 )
 from inventory.models import InventoryLock, StockHold
 from inventory.selectors import active_locked_quantities, all_locked_quantities
@@ -67,35 +67,27 @@ def _check_available(
     if missing:
         raise ProductNotFound(details={"product_ids": missing})
     held = active_locked_quantities(wanted, now=now, exclude_owner=exclude_owner)
-    short = []
-    for product_id in sorted(wanted):
-        available = max(products[product_id].stock - held.get(product_id, 0), 0)
-        if wanted[product_id] > available:
-            product = products[product_id]
-            short.append(
-                {
-                    "product_id": product_id,
-                    "sku": product.sku,
-                    "name": product.name,
-                    "requested": wanted[product_id],
-                    "available": available,
-                }
-            )
+    available = {pid: max(products[pid].stock - held.get(pid, 0), 0) for pid in wanted}
+    raise_if_short(wanted, available, products)
+
+
+def raise_if_short(
+    wanted: Mapping[int, int], available: Mapping[int, int], products: Mapping[int, Any]
+) -> None:
+    """Raise ``InsufficientStock`` naming every product (``sku``, ``name``) short of units."""
+    short = [
+        {
+            "product_id": pid,
+            "sku": products[pid].sku,
+            "name": products[pid].name,
+            "requested": wanted[pid],
+            "available": available[pid],
+        }
+        for pid in sorted(wanted)
+        if wanted[pid] > available[pid]
+    ]
     if short:
         raise InsufficientStock(details={"products": short})
-
-
-def refuse_if_short(wanted: Lines, *, now: datetime | None = None) -> None:
-    """Raise ``InsufficientStock`` (naming every short product) when the stock committed at
-    this instant cannot cover ``wanted``; takes no lock and writes nothing.
-
-    For a caller that would otherwise do costly work before ``reserve`` refuses it (checkout
-    writes the order first). A refusal here is as exact as ``reserve``'s, at the moment of the
-    read; a pass proves nothing, ``reserve`` checks again under the lock.
-    """
-    wanted = aggregate_lines(wanted)
-    if wanted:
-        _check_available(wanted, read_products(wanted), now=now or timezone.now())
 
 
 def reserve(

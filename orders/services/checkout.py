@@ -24,6 +24,7 @@ from config import sql
 from inventory import services as inventory
 from inventory.locks import LockedProduct
 from inventory.models import StockHold
+from inventory.selectors import active_held_sql
 from orders.errors import CartEmpty, PriceChanged
 from orders.events import record_event
 from orders.models import Order, OrderEvent, OrderItem
@@ -61,6 +62,9 @@ class _CartProduct:
     is_active: bool
 
 
+_PRODUCT_COLUMNS = len(fields(_CartProduct))  # as many columns of the cart read, in this order
+
+
 def place_order(
     *,
     customer: Any,
@@ -87,7 +91,8 @@ def place_order(
     ``CurrencyMismatch``, ``InsufficientStock`` or ``PriceChanged``; then nothing is written.
     """
     method = get_payment_method(payment_method)
-    cart = _read_cart(customer, address_id if new_address is None else None)
+    now = timezone.now()
+    cart = _read_cart(customer, address_id if new_address is None else None, now)
     quantities, products = cart.quantities, cart.products
     currency = _check_sellable(products)
     subtotal = sum((products[pid].price * qty for pid, qty in quantities.items()), ZERO)
@@ -96,8 +101,7 @@ def place_order(
     if expected_total is not None and Decimal(expected_total) != total:
         raise _price_changed(expected_total, total, currency)
     address_snapshot = _address_snapshot(cart, address_id, new_address)
-    now = timezone.now()
-    _refuse_early_when_sold_out(cart, now)
+    _refuse_early_when_sold_out(cart)
 
     number = new_order_number()
     order_expires_at = method.order_expires_at(now)
@@ -151,41 +155,37 @@ ZERO = Decimal("0.00")
 
 
 @cache
-def _cart_sql() -> str:
+def _cart_sql(draw_ids: bool) -> str:
     """The cart's lines with their products, and the address-book entry the order ships to
-    (when one is named), in one read."""
-    item, product, cart, hold, address = "i.", "p.", "c.", "h.", "a."
-    return (
-        f"SELECT {sql.columns(CartItem, ['id', 'quantity', 'product'], item)}, "  # noqa: S608
-        f"{sql.columns(Product, ['sku', 'name', 'price', 'currency', 'is_active'], product)}, "
-        f"{product}{sql.column(Product, 'stock')} - "
-        f"COALESCE({hold}{sql.column(StockHold, 'quantity')}, 0), "
-        f"{address}{sql.column(Address, 'id')}, "
-        f"{sql.columns(Address, Address.POSTAL_FIELDS, address)} "
-        f"FROM {sql.table(CartItem)} i "
-        f"JOIN {sql.table(Cart)} c ON {cart}{sql.column(Cart, 'id')} = {item}"
-        f"{sql.column(CartItem, 'cart')} "
-        f"JOIN {sql.table(Product)} p ON {product}{sql.column(Product, 'id')} = {item}"
-        f"{sql.column(CartItem, 'product')} "
-        f"LEFT JOIN {sql.table(StockHold)} h ON {hold}{sql.column(StockHold, 'product')} = "
-        f"{product}{sql.column(Product, 'id')} "
-        f"LEFT JOIN {sql.table(Address)} a ON {address}{sql.column(Address, 'id')} = %s "
-        f"AND {address}{sql.column(Address, 'customer')} = {cart}{sql.column(Cart, 'customer')} "
-        f"WHERE {cart}{sql.column(Cart, 'customer')} = %s "
-        f"ORDER BY {item}{sql.column(CartItem, 'product')}, {item}{sql.column(CartItem, 'id')}"
-    )
-
-
-@cache
-def _cart_and_new_ids_sql() -> str:
-    """PostgreSQL: the cart read also draws the ids of the order, its event and one item per
-    cart line, so the order's writes need no answer and travel as one statement."""
-    select, rest = _cart_sql().split(" FROM ", 1)
+    (when one is named), in one read. With ``draw_ids`` (PostgreSQL) it also draws the ids of
+    the order, its event and one item per cart line, so the order's writes need no answer and
+    travel as one statement."""
+    c, i, p, h, a = (  # the tables' aliases, then their columns
+        lambda name, model=model, alias=alias: f"{alias}.{sql.column(model, name)}"
+        for model, alias in ((Cart, "c"), (CartItem, "i"), (Product, "p"), (StockHold, "h"),
+                             (Address, "a"))
+    )  # fmt: skip
+    bound = f"COALESCE({h('quantity')}, 0)"
     new_ids = (
         f"{sql.next_id_sql(OrderItem)}, (SELECT {sql.next_id_sql(Order)}), "
-        f"(SELECT {sql.next_id_sql(OrderEvent)})"
+        f"(SELECT {sql.next_id_sql(OrderEvent)}), "
+        if draw_ids
+        else ""
     )
-    return f"{select}, {new_ids} FROM {rest}"
+    return (
+        f"SELECT {i('id')}, {i('quantity')}, {i('product')}, {p('sku')}, {p('name')}, "  # noqa: S608
+        f"{p('price')}, {p('currency')}, {p('is_active')}, {p('stock')} - {bound}, "
+        # Only for a line the bound cannot vouch for: the units free now, summed exactly.
+        f"CASE WHEN {p('stock')} - {bound} < {i('quantity')} "
+        f"THEN {p('stock')} - {active_held_sql(p('id'))} END, "
+        f"{new_ids}"
+        f"{a('id')}, {', '.join(a(name) for name in Address.POSTAL_FIELDS)} "
+        f"FROM {sql.table(CartItem)} i JOIN {sql.table(Cart)} c ON {c('id')} = {i('cart')} "
+        f"JOIN {sql.table(Product)} p ON {p('id')} = {i('product')} "
+        f"LEFT JOIN {sql.table(StockHold)} h ON {h('product')} = {p('id')} "
+        f"LEFT JOIN {sql.table(Address)} a ON {a('id')} = %s AND {a('customer')} = {c('customer')} "
+        f"WHERE {c('customer')} = %s ORDER BY {i('product')}, {i('id')}"
+    )
 
 
 @dataclass(frozen=True)
@@ -203,41 +203,49 @@ class _Cart:
     # Per product: stock minus its hold bound (an upper bound of the units held), so a
     # lower bound of what is free, read without a lock.
     surely_free: dict[int, int]
+    free_now: dict[int, int]  # exact, read where ``surely_free`` fell short of a line
     address: dict[str, str] | None  # the named address-book entry, if it is the customer's
     new_ids: _NewIds | None  # PostgreSQL only
 
 
-def _read_cart(customer: Any, address_id: int | None) -> _Cart:
+def _read_cart(customer: Any, address_id: int | None, now: datetime) -> _Cart:
     draw_ids = connection.vendor == "postgresql"
-    rows = sql.fetch_all(
-        _cart_and_new_ids_sql() if draw_ids else _cart_sql(), [address_id, customer.pk]
-    )
+    at = connection.ops.adapt_datetimefield_value(now)  # as the ORM stores expires_at
+    rows = sql.fetch_all(_cart_sql(draw_ids), [at, address_id, customer.pk])
     if not rows:
         raise CartEmpty()
-    product_end = 2 + len(fields(_CartProduct))
-    address_end = product_end + 2 + len(Address.POSTAL_FIELDS)
     quantities: dict[int, int] = {}
     products: dict[int, _CartProduct] = {}
     surely_free: dict[int, int] = {}
+    free_now: dict[int, int] = {}
+    item_ids: list[int] = []
+    new_item_ids: list[int] = []
     for row in rows:
-        product = _CartProduct(*row[2:product_end])
-        quantities[product.id] = quantities.get(product.id, 0) + row[1]
+        item_id, quantity, *rest = row
+        product = _CartProduct(*rest[:_PRODUCT_COLUMNS])
+        free, exactly_free, *rest = rest[_PRODUCT_COLUMNS:]
+        item_ids.append(item_id)
+        quantities[product.id] = quantities.get(product.id, 0) + quantity
         products[product.id] = product
-        surely_free[product.id] = row[product_end]
-    found_address_id, *postal = rows[0][product_end + 1 : address_end]
+        surely_free[product.id] = free
+        if exactly_free is not None:
+            free_now[product.id] = max(exactly_free, 0)  # staff may cut stock below the held
+        if draw_ids:
+            new_item_ids.append(rest[0])
+    if draw_ids:
+        new_order_id, new_event_id, found_address_id, *postal = rest[1:]
+    else:
+        found_address_id, *postal = rest
     return _Cart(
-        item_ids=[row[0] for row in rows],
+        item_ids=item_ids,
         quantities=quantities,
         products=products,
         surely_free=surely_free,
+        free_now=free_now,
         address=None
         if found_address_id is None
         else dict(zip(Address.POSTAL_FIELDS, postal, strict=True)),
-        new_ids=_NewIds(
-            order=rows[0][address_end + 1],
-            event=rows[0][address_end + 2],
-            items=[row[address_end] for row in rows],
-        )
+        new_ids=_NewIds(order=new_order_id, event=new_event_id, items=new_item_ids)
         if draw_ids
         else None,
     )
@@ -272,14 +280,14 @@ def _write_order(
         on_placed(placed)
 
 
-def _refuse_early_when_sold_out(cart: _Cart, now: datetime) -> None:
+def _refuse_early_when_sold_out(cart: _Cart) -> None:
     """Answer ``insufficient_stock`` before writing anything when the committed stock already
-    falls short: after a sell-out every further buyer is refused here, in two reads, instead of
-    writing an order and rolling it back. Lines whose stock surely covers them cost nothing;
-    a pass here proves nothing (``reserve`` checks again under the lock)."""
+    falls short: after a sell-out every further buyer is refused on the cart read alone,
+    instead of writing an order and rolling it back. A pass here proves nothing (``reserve``
+    checks again under the lock)."""
     doubtful = {pid: qty for pid, qty in cart.quantities.items() if cart.surely_free[pid] < qty}
-    if doubtful:
-        inventory.refuse_if_short(doubtful, now=now)
+    if doubtful:  # one cart line per product, so the read summed each of these exactly
+        inventory.raise_if_short(doubtful, cart.free_now, cart.products)
 
 
 def _delete_cart_items(item_ids: list[int]) -> None:

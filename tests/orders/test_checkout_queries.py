@@ -84,7 +84,8 @@ def test_a_buyer_after_the_sell_out_is_refused_before_anything_is_written():
         {"product_id": product.pk, "sku": "LAST-2", "name": product.name, "requested": 1,
          "available": 0}
     ]  # fmt: skip
-    # Only the idempotency key is claimed and given back: no order is written and rolled back.
+    # Refused on the cart read: only the idempotency key is claimed and given back, no order
+    # is written and rolled back, no product row is locked.
     writes = _writes(captured)
     assert len(writes) == 2, "\n".join(writes)
     assert all("idempotencykey" in sql for sql in writes), writes

@@ -9,6 +9,7 @@ from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from django.utils import timezone
 
+from observability import shared_counters
 from payments.models import Dispute, Payment, PaymentStatus, WebhookEvent
 from tests.factories import OrderFactory
 
@@ -78,6 +79,7 @@ def fresh_shared_counters():
     """Shared counters live in Redis across tests: start each test that reads them at zero."""
 
     def clear():
+        shared_counters.flush()  # counts still unsent from earlier tests land before the clear
         cache = caches["default"]
         assert isinstance(cache, RedisCache), "the suite runs on Redis"
         client = cache._cache.get_client(write=True)

@@ -1,6 +1,7 @@
 """ops.check_health_alerts: the alert rules for shops without Prometheus, mailed to staff
 once per alert and clock hour."""
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -144,3 +145,20 @@ def test_the_beat_task_is_scheduled_and_runs_the_check(settings):
     check_health_alerts_task.delay()
 
     assert [alert for alert, _, _ in alerts_sent()] == ["dispute_opened", "dispute_opened"]
+
+
+def test_counts_from_a_request_reach_redis_without_a_read_in_between():
+    """The background flush sends them; another process (here: Redis read directly) sees
+    them within a second or so."""
+    from django.core.cache import caches
+
+    from observability.metrics import INVENTORY_LOCKS_CREATED
+
+    INVENTORY_LOCKS_CREATED.inc(3)
+    cache = caches["default"]
+    client = cache._cache.get_client(write=False)
+    key = cache.make_and_validate_key("metrics:shared:inventory_locks_created:total")
+    deadline = time.monotonic() + 10
+    while client.get(key) is None and time.monotonic() < deadline:
+        time.sleep(0.05)  # polling the background flush, with a deadline
+    assert int(client.get(key)) == 3

@@ -89,10 +89,10 @@ def _send(writes: list[_HeldWrite]) -> None:
     else:
         # Our own statements, each with its rows counted; values stay parameters.
         parts = ", ".join(f"w{i} AS ({w.sql} RETURNING 1)" for i, w in enumerate(writes))
-        counts = ", ".join(f"(SELECT count(*) FROM w{i})" for i in range(len(writes)))  # noqa: S608
+        tallies = ", ".join(f"(SELECT count(*) FROM w{i})" for i in range(len(writes)))  # noqa: S608
         with connection.cursor() as cursor:
             cursor.execute(
-                f"WITH {parts} SELECT {counts}",
+                f"WITH {parts} SELECT {tallies}",
                 [param for write in writes for param in write.params],
             )
             counts = list(cursor.fetchone())
@@ -167,7 +167,7 @@ def insert(objs: Sequence[models.Model], *, ignore_conflicts: bool = False) -> N
     once per shape. No signals are sent, as with ``bulk_create``. With ``ignore_conflicts``
     a row that breaks a unique constraint is skipped and no ids are read back.
 
-    When every row already has its primary key (allocated with ``next_ids``) or no ids are
+    When every row already has its primary key (drawn with ``next_id_sql``) or no ids are
     read back, the INSERT may be held by ``combined_writes()``.
     """
     if not objs:

@@ -232,6 +232,7 @@ def _read_cart(customer: Any, address_id: int | None, now: datetime) -> _Cart:
             free_now[product.id] = max(exactly_free, 0)  # staff may cut stock below the held
         if draw_ids:
             new_item_ids.append(rest[0])
+    # The new order's and event's ids and the address are the same on every line.
     if draw_ids:
         new_order_id, new_event_id, found_address_id, *postal = rest[1:]
     else:

@@ -1,5 +1,7 @@
 """The checkout's SQL statement count is small and does not grow with the cart."""
 
+from contextlib import nullcontext
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -54,29 +56,27 @@ def _writes(captured) -> list[str]:
     ]
 
 
-def test_a_buyer_after_the_sell_out_is_refused_before_anything_is_written():
-    product = ProductFactory(stock=2, sku="LAST-2")
-    for _ in range(2):
-        early = UserFactory()
-        fill_cart(early, [(product, 1)])
-        placed = client_for(early).post(
-            "/api/checkout/",
-            {"payment_method": "bank_transfer", "address_id": AddressFactory(customer=early).pk},
-            format="json",
-            HTTP_IDEMPOTENCY_KEY="early",
-        )
-        assert placed.status_code == 201, placed.json()
-    late = UserFactory()
-    fill_cart(late, [(product, 1)])
-    client = client_for(late)
-    address = AddressFactory(customer=late)
-    with CaptureQueriesContext(connection) as captured:
-        refused = client.post(
+def _new_buyer_checks_out(product, *, captured_by=None):
+    """A new customer with ``product`` in the cart checks out; returns the response."""
+    buyer = UserFactory()
+    fill_cart(buyer, [(product, 1)])
+    client, address = client_for(buyer), AddressFactory(customer=buyer)
+    with captured_by if captured_by is not None else nullcontext():
+        return client.post(
             "/api/checkout/",
             {"payment_method": "bank_transfer", "address_id": address.pk},
             format="json",
-            HTTP_IDEMPOTENCY_KEY="late",
+            HTTP_IDEMPOTENCY_KEY="buy",
         )
+
+
+def test_a_buyer_after_the_sell_out_is_refused_before_anything_is_written():
+    product = ProductFactory(stock=2, sku="LAST-2")
+    for _ in range(2):
+        placed = _new_buyer_checks_out(product)
+        assert placed.status_code == 201, placed.json()
+    captured = CaptureQueriesContext(connection)
+    refused = _new_buyer_checks_out(product, captured_by=captured)
     assert refused.status_code == 409
     error = refused.json()["error"]
     assert error["code"] == "insufficient_stock"
@@ -94,27 +94,8 @@ def test_a_buyer_after_the_sell_out_is_refused_before_anything_is_written():
 
 def test_a_stale_hold_bound_does_not_refuse_a_buyer_when_stock_is_free():
     product = ProductFactory(stock=1)
-    first = UserFactory()
-    fill_cart(first, [(product, 1)])
-    assert (
-        client_for(first)
-        .post(
-            "/api/checkout/",
-            {"payment_method": "bank_transfer", "address_id": AddressFactory(customer=first).pk},
-            format="json",
-            HTTP_IDEMPOTENCY_KEY="first",
-        )
-        .status_code
-        == 201
-    )
+    assert _new_buyer_checks_out(product).status_code == 201
     # The first order's lock expires: the unit is free again, but the bound still counts it.
     InventoryLock.objects.update(expires_at=timezone.now())
-    second = UserFactory()
-    fill_cart(second, [(product, 1)])
-    response = client_for(second).post(
-        "/api/checkout/",
-        {"payment_method": "bank_transfer", "address_id": AddressFactory(customer=second).pk},
-        format="json",
-        HTTP_IDEMPOTENCY_KEY="second",
-    )
+    response = _new_buyer_checks_out(product)
     assert response.status_code == 201, response.json()

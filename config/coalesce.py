@@ -19,11 +19,11 @@ class Coalesced:
     """Runs ``action`` on a background thread about ``delay`` seconds after ``request()``;
     every ``request()`` made until the run starts is served by that one run.
 
-    No request is lost: the pending flag is cleared before ``action`` starts, so a request
-    made while it runs gets a run of its own. A run still pending when the process exits runs
-    at exit; a forked child starts with nothing pending and its own thread. The thread lives
-    as long as the process, so what ``action`` opens (a Redis connection) is reused.
-    ``action`` should not raise: a failure is logged and the next request tries again.
+    No request is lost: the pending flag is taken before ``action`` starts, so a request made
+    while it runs gets a run of its own. A run still pending when the process exits runs at
+    exit; a forked child starts with nothing pending and its own thread. The thread lives as
+    long as the process, so what ``action`` opens (a Redis connection) is reused. ``action``
+    should not raise: a failure is logged and the next request tries again.
     """
 
     def __init__(self, action: Callable[[], None], *, delay: float, name: str) -> None:
@@ -34,30 +34,39 @@ class Coalesced:
 
     def _reset(self) -> None:
         self._pending = threading.Event()
-        self._start_lock = threading.Lock()
+        self._lock = threading.Lock()  # taking the pending flag, starting the thread
+        self._running = threading.Lock()  # one call at a time
         self._thread: threading.Thread | None = None
 
     def request(self) -> None:
         self._pending.set()
         if self._thread is None:
-            with self._start_lock:
+            with self._lock:
                 if self._thread is None:
                     self._thread = threading.Thread(target=self._loop, name=self._name, daemon=True)
                     self._thread.start()
+
+    def run_now(self) -> None:
+        """Run a pending call at once in this thread, after any call in flight (process exit,
+        tests); afterwards nothing requested so far is pending or running."""
+        with self._running:
+            if self._take():
+                self._call()
 
     def _loop(self) -> None:
         never = threading.Event()
         while True:
             self._pending.wait()
             never.wait(self._delay)  # gather the requests of one interval into this run
-            self._pending.clear()
-            self._call()
+            with self._running:
+                if self._take():  # not already run by run_now
+                    self._call()
 
-    def run_now(self) -> None:
-        """Run a pending call at once, in this thread (process exit; tests)."""
-        if self._pending.is_set():
+    def _take(self) -> bool:
+        with self._lock:
+            pending = self._pending.is_set()
             self._pending.clear()
-            self._call()
+        return pending
 
     def _call(self) -> None:
         try:

@@ -20,6 +20,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from config import sql
+from config.coalesce import Coalesced
 from config.transactions import joined_transaction
 from notifications.delivery import DispatchReport, dispatch_due
 from notifications.events import EVENTS, Audience, EventSpec
@@ -124,15 +125,34 @@ DISPATCH_PENDING_KEY = "notifications:dispatch-pending"
 DISPATCH_PENDING_SECONDS = 60
 
 
+# A committed row waits this long at most before its wake-up is sent; the wake-ups of every
+# commit in that interval (in this process) go out as one, from a background thread.
+WAKE_UP_SECONDS = 0.05
+
+
 def schedule_dispatch() -> None:
-    """Ask a worker to dispatch now, unless a dispatch is already queued and not yet started.
+    """Ask a worker to dispatch soon: ``publish_wake_up`` runs within ``WAKE_UP_SECONDS`` on a
+    background thread, once for all the commits of this process in between. A checkout then
+    makes no Redis round trip of its own for its messages. Without a broker (tasks run eagerly:
+    the embedded default) the dispatch runs here and now, as the caller expects.
+    Never raises."""
+    from config.celery import app
+
+    if app.conf.task_always_eager:
+        publish_wake_up()
+    else:
+        WAKE_UP.request()
+
+
+def publish_wake_up() -> None:
+    """Publish a dispatch task, unless one is already queued and not yet started.
 
     Coalescing matters under a rush: every order event would otherwise publish its own task
-    (a broker round trip inside each checkout's request) for work one task does anyway. The
-    task clears the marker before it claims rows (``claim_dispatch``), so a row committed
-    after that schedules a new task and a row committed before it is seen by the claim.
-    Never raises: if the cache or broker is down, the periodic sweep (``dispatch_notifications``
-    on beat, or ``manage.py dispatch_notifications``) delivers.
+    for work one task does anyway. The task clears the marker before it claims rows
+    (``claim_dispatch``), so a row committed after that schedules a new task and a row
+    committed before it is seen by the claim. Never raises: if the cache or broker is down,
+    the periodic sweep (``dispatch_notifications`` on beat, or ``manage.py
+    dispatch_notifications``) delivers.
     """
     from notifications.tasks import dispatch_notifications
 
@@ -148,6 +168,9 @@ def schedule_dispatch() -> None:
             "could not schedule notification dispatch; the sweep will deliver", exc_info=True
         )
         claim_dispatch()  # nothing is queued after all: let the next wake-up try again
+
+
+WAKE_UP = Coalesced(publish_wake_up, delay=WAKE_UP_SECONDS, name="outbox-wake-up")
 
 
 def claim_dispatch() -> None:

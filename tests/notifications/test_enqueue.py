@@ -1,4 +1,5 @@
 import threading
+import time
 from decimal import Decimal
 
 import pytest
@@ -6,6 +7,7 @@ from django.core import mail
 from django.db import connection, transaction
 from kombu.exceptions import OperationalError
 
+from config.celery import app as celery_app
 from notifications import services
 from notifications.events import site_link
 from notifications.exceptions import (
@@ -259,14 +261,17 @@ def test_dispatch_runs_after_commit_and_sends_the_email(django_capture_on_commit
 
 @pytest.mark.django_db
 def test_a_broker_outage_never_breaks_the_caller(
-    monkeypatch, caplog, django_capture_on_commit_callbacks
+    monkeypatch, caplog, django_capture_on_commit_callbacks, with_a_broker
 ):
     def broker_down(*args, **kwargs):
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
+    services.WAKE_UP.run_now()  # nothing from earlier tests in flight
+    services.claim_dispatch()
     monkeypatch.setattr(dispatch_notifications, "delay", broker_down)
     with django_capture_on_commit_callbacks(execute=True):
         _enqueue_placed()
+    services.WAKE_UP.run_now()  # the background wake-up, now rather than in 50 ms
 
     assert _rows() == EXPECTED_PLACED_ROWS  # queued, for the periodic sweep
     assert "could not schedule notification dispatch" in caplog.text
@@ -287,27 +292,32 @@ def test_site_links_are_absolute_urls_on_the_configured_site(settings):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_wake_ups_are_coalesced_while_a_dispatch_is_queued(monkeypatch):
+def test_wake_ups_are_coalesced_while_a_dispatch_is_queued(monkeypatch, with_a_broker):
     """A rush of order events publishes one dispatch task, not one per event."""
     from notifications import tasks
 
+    services.WAKE_UP.run_now()  # nothing from earlier tests in flight
     published = []
     monkeypatch.setattr(tasks.dispatch_notifications, "delay", lambda: published.append(1))
     services.claim_dispatch()
 
     for n in range(5):
         _enqueue_placed(dedup_key=f"order_placed:ORD-{n}")
-    assert len(published) == 1  # the first wake-up; the task has not started yet
+    _wait_for(lambda: len(published) == 1)  # sent by the background thread, once for all
+    for _ in range(3):
+        services.publish_wake_up()  # the task has not started: the marker holds them back
+    assert len(published) == 1
 
     services.claim_dispatch()  # what the task does before claiming rows
     _enqueue_placed(dedup_key="order_placed:ORD-9")
-    assert len(published) == 2  # a row committed after the claim wakes a worker again
+    _wait_for(lambda: len(published) == 2)  # a row committed after the claim wakes again
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_failed_wake_up_does_not_silence_the_next_one(monkeypatch):
+def test_a_failed_wake_up_does_not_silence_the_next_one(monkeypatch, with_a_broker):
     from notifications import tasks
 
+    services.WAKE_UP.run_now()  # nothing from earlier tests in flight
     calls = []
 
     def broker_down():
@@ -317,6 +327,27 @@ def test_a_failed_wake_up_does_not_silence_the_next_one(monkeypatch):
     monkeypatch.setattr(tasks.dispatch_notifications, "delay", broker_down)
     services.claim_dispatch()
     _enqueue_placed(dedup_key="order_placed:ORD-1")
+    services.WAKE_UP.run_now()
     _enqueue_placed(dedup_key="order_placed:ORD-2")
+    services.WAKE_UP.run_now()
     assert len(calls) == 2
     assert Notification.objects.filter(status="queued").count() == 4  # kept for the sweep
+
+
+@pytest.fixture
+def with_a_broker():
+    """Tasks published, not run inline (the suite runs them eagerly): the wake-up then goes
+    through its background thread, as in production."""
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = False
+    yield
+    services.WAKE_UP.run_now()
+    celery_app.conf.task_always_eager = previous
+    services.claim_dispatch()  # no task will run to clear the marker
+
+
+def _wait_for(condition, seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the background wake-up never came"
+        time.sleep(0.01)  # polling a background thread, with a deadline

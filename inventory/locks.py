@@ -15,6 +15,7 @@ from functools import cache, lru_cache
 from django.db import connection
 
 from config import sql
+from inventory.models import InventoryLock, StockHold
 from shop.models import Product
 
 
@@ -62,8 +63,6 @@ class LockedAndBounded:
 
 @cache
 def _lock_and_hold_sql() -> str:
-    from inventory.models import InventoryLock, StockHold  # inventory.models imports shop
-
     product_id = sql.column(Product, "id")
     hold, hold_product = sql.table(StockHold), sql.column(StockHold, "product")
     hold_quantity = sql.column(StockHold, "quantity")

@@ -7,9 +7,10 @@ column names (a renamed field cannot leave a stale name behind), and run through
 connection: same transaction, same placeholders on PostgreSQL and SQLite.
 
 On PostgreSQL, writes whose results nobody waits for can also travel together: inside
-``combined_writes()`` they are held back and sent as one statement of data-modifying CTEs
-when the block ends. Each round trip costs the client and the server more CPU than a small
-INSERT does (measured in docs/performance.md), so checkout's six writes cost one.
+``combined_writes()`` they are held back and sent as one statement of data-modifying CTEs,
+with the next read (one psycopg pipeline) or when the block ends. Each round trip costs the
+client and the server more CPU than a small INSERT does (measured in docs/performance.md), so
+checkout's six writes and its lock-check-hold cost one.
 """
 
 from collections.abc import Callable, Iterator, Sequence
@@ -55,8 +56,9 @@ def combined_writes() -> Iterator[None]:
     run as data-modifying CTEs do: all on the snapshot taken when they are sent, so none may
     depend on another (an UPDATE does not see a row INSERTed in the same block; foreign keys
     between them are fine, they are checked when the statement ends). Against every other
-    statement run through this module they keep their order: a read, or a write that cannot
-    wait, sends the held ones first. ORM statements are not ordered with them, so code inside
+    statement run through this module they keep their order: a write that cannot wait sends
+    the held ones first, and a read sends them in the same round trip, just before it. ORM
+    statements are not ordered with them, so code inside
     must not read back through the ORM what it wrote here. Run it inside a transaction: a
     held write that fails, or a ``check`` that raises, fails the end of the block.
     """
@@ -72,33 +74,39 @@ def combined_writes() -> Iterator[None]:
     _send(held)
 
 
-def _send_held() -> None:
+def _take_held() -> list[_HeldWrite]:
     held = _held.get()
-    if held:
-        writes = held[:]
-        held.clear()
-        _send(writes)
+    if not held:
+        return []
+    writes = held[:]
+    held.clear()
+    return writes
 
 
-def _send(writes: list[_HeldWrite]) -> None:
-    if not writes:
-        return
-    if len(writes) == 1:
-        (write,) = writes
-        counts = [_execute_now(write.sql, write.params)]
-    else:
-        # Our own statements, each with its rows counted; values stay parameters.
-        parts = ", ".join(f"w{i} AS ({w.sql} RETURNING 1)" for i, w in enumerate(writes))
-        tallies = ", ".join(f"(SELECT count(*) FROM w{i})" for i in range(len(writes)))  # noqa: S608
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"WITH {parts} SELECT {tallies}",
-                [param for write in writes for param in write.params],
-            )
-            counts = list(cursor.fetchone())
+def _send_held() -> None:
+    _send(_take_held())
+
+
+def _combined(writes: list[_HeldWrite]) -> tuple[str, list[Any]]:
+    """The writes as one statement that answers with the rows each touched."""
+    # Our own statements, each with its rows counted; values stay parameters.
+    parts = ", ".join(f"w{i} AS ({w.sql} RETURNING 1)" for i, w in enumerate(writes))
+    tallies = ", ".join(f"(SELECT count(*) FROM w{i})" for i in range(len(writes)))  # noqa: S608
+    return f"WITH {parts} SELECT {tallies}", [p for write in writes for p in write.params]
+
+
+def _checked(writes: list[_HeldWrite], counts: Sequence[int]) -> None:
     for write, count in zip(writes, counts, strict=True):
         if write.check is not None:
             write.check(count)
+
+
+def _send(writes: list[_HeldWrite]) -> None:
+    if writes:
+        with connection.cursor() as cursor:
+            cursor.execute(*_combined(writes))
+            counts = cursor.fetchone()
+        _checked(writes, counts)
 
 
 def _execute_now(sql: str, params: Sequence[Any]) -> int:
@@ -111,17 +119,31 @@ def _execute_now(sql: str, params: Sequence[Any]) -> int:
 
 
 def fetch_all(sql: str, params: Sequence[Any] = ()) -> list[tuple]:
-    _send_held()
+    writes = _take_held()
+    if writes:
+        return _fetch_after(writes, sql, params)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 
 
 def fetch_one(sql: str, params: Sequence[Any] = ()) -> tuple | None:
-    _send_held()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchone()
+    rows = fetch_all(sql, params)
+    return rows[0] if rows else None
+
+
+def _fetch_after(writes: list[_HeldWrite], sql: str, params: Sequence[Any]) -> list[tuple]:
+    """PostgreSQL: the held writes, then this read, in one psycopg pipeline, so one round trip
+    carries both (and the transaction's BEGIN when they open it: checkout's writes and its
+    lock-check-hold). If the writes fail, the read is not run and their error is raised."""
+    connection.ensure_connection()
+    with connection.cursor() as write_cursor, connection.cursor() as read_cursor:
+        with connection.wrap_database_errors, connection.connection.pipeline():
+            write_cursor.execute(*_combined(writes))
+            read_cursor.execute(sql, params)
+        counts, rows = write_cursor.fetchone(), read_cursor.fetchall()
+    _checked(writes, counts)
+    return rows
 
 
 def execute(

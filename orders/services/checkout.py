@@ -141,12 +141,14 @@ def place_order(
             for line, (pid, qty) in enumerate(sorted(quantities.items()))
         ]
         placed = PlacedOrder(order=order, items=items, payment_method=method)
-        with sql.combined_writes():  # PostgreSQL: the six writes below in one statement
+        # PostgreSQL: BEGIN, the order's six writes (one statement) and lock-check-hold (one
+        # statement) in one round trip.
+        with sql.combined_writes():
             _write_order(placed, cart, new_ids, lock_expires_at, on_placed)
-        # Last: lock the product rows (ascending id), check and hold the stock.
-        locked = inventory.reserve(
-            lines=quantities, owner=number, expires_at=lock_expires_at, now=now
-        )
+            # Last: lock the product rows (ascending id), check and hold the stock.
+            locked = inventory.reserve(
+                lines=quantities, owner=number, expires_at=lock_expires_at, now=now
+            )
         _verify_unchanged(products, locked, quantities, expected_total or total)
     return placed
 

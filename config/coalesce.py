@@ -12,6 +12,8 @@ import os
 import threading
 from collections.abc import Callable
 
+from django.db import connections
+
 logger = logging.getLogger(__name__)
 
 
@@ -61,6 +63,9 @@ class Coalesced:
             with self._running:
                 if self._take():  # not already run by run_now
                     self._call()
+            # A database connection the action opened belongs to this thread, which never ends
+            # a request: close it rather than keep it open for the life of the process.
+            connections.close_all()
 
     def _take(self) -> bool:
         with self._lock:

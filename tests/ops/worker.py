@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import connection
 
 from config.celery import app
+from notifications import services as notifications
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -124,6 +125,7 @@ def tasks_sent_to_broker():
     try:
         yield
     finally:
+        notifications.WAKE_UP.run_now()  # wake-ups asked for in here are published in here
         app.conf.task_always_eager = previous
 
 

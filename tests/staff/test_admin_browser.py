@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group
+from django.db import connections
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from orders.models import Order
@@ -45,6 +46,10 @@ def browser(monkeypatch) -> Iterator[Browser]:
         )
         yield browser
         browser.close()
+        # While Playwright's loop runs, Django keeps the test's connection in that context;
+        # closed later, outside it, the connection would be missed and outlive the test
+        # database (pytest-django then cannot drop it).
+        connections.close_all()
 
 
 def screenshot(page: Page, name: str, tmp_path: Path) -> None:

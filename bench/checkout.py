@@ -530,8 +530,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--customers", type=int, default=400, help="checkouts per scenario")
     parser.add_argument("--concurrency", type=int, default=8, help="concurrent customers")
-    # Sync workers, one per concurrent customer: on the reference machine they cost less CPU
-    # per request than gthread (4 x 2, or 8 x 1 with keep-alive); docs/performance.md.
+    # Sync workers, one per concurrent customer: in the comparisons made on the reference
+    # machine they cost less CPU per request than gthread (docs/performance.md).
     parser.add_argument("--workers", type=int, default=8, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker")
     parser.add_argument("--worker-class", default="sync", help="gunicorn worker class")

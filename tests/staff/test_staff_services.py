@@ -40,6 +40,19 @@ def last_event(order: Order) -> OrderEvent:
     return order.events.order_by("-id").first()
 
 
+def refund_money(order: Order, amount: str, actor, *, reason: str = "r", **options) -> Order:
+    """A refund of money only: no lines, nothing back on the shelf."""
+    return staff.refund(
+        order_id=order.pk,
+        amount=Decimal(amount),
+        lines=None,
+        restock=False,
+        reason=reason,
+        actor=actor,
+        **options,
+    )
+
+
 # --- update_order_status -------------------------------------------------------------------
 def test_fulfilment_paid_to_shipped_logs_each_step_with_the_staff_user(
     buyer, stocked_product, support_user
@@ -234,44 +247,35 @@ def test_confirm_bank_transfer_pays_and_deducts_stock(buyer, stocked_product, fi
     assert event.payload["amount"] == "5000.00"
 
 
-@pytest.mark.parametrize("amount", ["4999.99", "2500.00", "5000.01"])
-def test_a_transfer_that_is_not_the_total_is_refused(buyer, stocked_product, finance_user, amount):
-    order = placed_order(buyer, stocked_product, quantity=2)
+def assert_transfer_refused(
+    code: str, order: Order, actor, *, amount: Decimal | None = None, reference: str = "R1"
+) -> None:
     assert_refused(
-        "transfer_amount_mismatch",
+        code,
         lambda: staff.confirm_bank_transfer(
-            order_id=order.pk, amount=Decimal(amount), reference="R1", actor=finance_user
+            order_id=order.pk,
+            amount=order.total if amount is None else amount,
+            reference=reference,
+            actor=actor,
         ),
         order,
     )
+
+
+@pytest.mark.parametrize("amount", ["4999.99", "2500.00", "5000.01"])
+def test_a_transfer_that_is_not_the_total_is_refused(buyer, stocked_product, finance_user, amount):
+    order = placed_order(buyer, stocked_product, quantity=2)
+    assert_transfer_refused("transfer_amount_mismatch", order, finance_user, amount=Decimal(amount))
     assert stock(stocked_product) == 10
 
 
 def test_bank_transfer_refusals(buyer, stocked_product, finance_user):
     cod = placed_order(buyer, stocked_product, method="cod")
-    assert_refused(
-        "wrong_payment_method",
-        lambda: staff.confirm_bank_transfer(
-            order_id=cod.pk, amount=cod.total, reference="R1", actor=finance_user
-        ),
-        cod,
-    )
+    assert_transfer_refused("wrong_payment_method", cod, finance_user)
     paid = paid_order(buyer, stocked_product)
-    assert_refused(
-        "invalid_transition",
-        lambda: staff.confirm_bank_transfer(
-            order_id=paid.pk, amount=paid.total, reference="R1", actor=finance_user
-        ),
-        paid,
-    )
+    assert_transfer_refused("invalid_transition", paid, finance_user)
     unpaid = placed_order(buyer, stocked_product)
-    assert_refused(
-        "reason_required",
-        lambda: staff.confirm_bank_transfer(
-            order_id=unpaid.pk, amount=unpaid.total, reference=" ", actor=finance_user
-        ),
-        unpaid,
-    )
+    assert_transfer_refused("reason_required", unpaid, finance_user, reference=" ")
 
 
 # --- cash on delivery ------------------------------------------------------------------------
@@ -347,35 +351,14 @@ def test_delivery_refused_cancels_and_restocks(buyer, stocked_product, support_u
 def test_partial_refunds_accumulate_until_refunded(buyer, stocked_product, finance_user):
     order = paid_order(buyer, stocked_product, quantity=2)
 
-    first = staff.refund(
-        order_id=order.pk,
-        amount=Decimal("1000.00"),
-        lines=None,
-        restock=False,
-        reason="damaged box",
-        actor=finance_user,
-    )
+    first = refund_money(order, "1000.00", finance_user, reason="damaged box")
     assert (first.state, first.amount_refunded) == (S.PARTIALLY_REFUNDED, Decimal("1000.00"))
     assert_refused(
         "refund_exceeds_refundable",
-        lambda: staff.refund(
-            order_id=order.pk,
-            amount=Decimal("4000.01"),
-            lines=None,
-            restock=False,
-            reason="too much",
-            actor=finance_user,
-        ),
+        lambda: refund_money(order, "4000.01", finance_user, reason="too much"),
         order,
     )
-    second = staff.refund(
-        order_id=order.pk,
-        amount=Decimal("4000.00"),
-        lines=None,
-        restock=False,
-        reason="rest",
-        actor=finance_user,
-    )
+    second = refund_money(order, "4000.00", finance_user, reason="rest")
     assert (second.state, second.payment_status, second.amount_refunded) == (
         S.REFUNDED,
         PaymentStatus.REFUNDED,
@@ -432,14 +415,7 @@ def test_refund_refusals(buyer, stocked_product, finance_user):
     unpaid = placed_order(buyer, stocked_product)
     assert_refused(
         "refund_not_allowed",
-        lambda: staff.refund(
-            order_id=unpaid.pk,
-            amount=Decimal("1.00"),
-            lines=None,
-            restock=False,
-            reason="r",
-            actor=finance_user,
-        ),
+        lambda: refund_money(unpaid, "1.00", finance_user),
         unpaid,
     )
 
@@ -448,24 +424,8 @@ def test_a_manual_refund_is_a_processed_refund_by_the_staff_user(
     buyer, stocked_product, finance_user
 ):
     order = paid_order(buyer, stocked_product)
-    staff.refund(
-        order_id=order.pk,
-        amount=Decimal("750.00"),
-        lines=None,
-        restock=False,
-        reason="goodwill",
-        actor=finance_user,
-        idempotency_key="form-1",
-    )
-    again = staff.refund(
-        order_id=order.pk,
-        amount=Decimal("750.00"),
-        lines=None,
-        restock=False,
-        reason="goodwill",
-        actor=finance_user,
-        idempotency_key="form-1",
-    )
+    refund_money(order, "750.00", finance_user, reason="goodwill", idempotency_key="form-1")
+    again = refund_money(order, "750.00", finance_user, reason="goodwill", idempotency_key="form-1")
 
     assert again.amount_refunded == Decimal("750.00")  # the repeated form refunded once
     refund = Refund.objects.get(payment__order=order)
@@ -485,14 +445,7 @@ def test_staff_actions_queue_the_customer_notification(buyer, stocked_product, f
     staff.confirm_bank_transfer(
         order_id=order.pk, amount=order.total, reference="R", actor=finance_user
     )
-    staff.refund(
-        order_id=order.pk,
-        amount=Decimal("100.00"),
-        lines=None,
-        restock=False,
-        reason="r",
-        actor=finance_user,
-    )
+    refund_money(order, "100.00", finance_user)
     keys = set(Notification.objects.values_list("dedup_key", flat=True))
     assert any(k.startswith(f"payment_received:{order.number}:paid") for k in keys)
     assert any(k.startswith(f"refund_issued:{order.number}:") for k in keys)

@@ -530,9 +530,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--customers", type=int, default=400, help="checkouts per scenario")
     parser.add_argument("--concurrency", type=int, default=8, help="concurrent customers")
-    # Sync workers, one per concurrent customer: in the comparisons made on the reference
-    # machine they cost less CPU per request than gthread (docs/performance.md).
-    parser.add_argument("--workers", type=int, default=8, help="gunicorn worker processes")
+    # Sync workers, two per core: checkout is CPU-bound, and on the reference machine a worker
+    # per concurrent customer (8) cost a third more CPU per request in context switches than
+    # 3 or 4 did; gthread cost more than sync (docs/performance.md, "Worker count").
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2 * (os.cpu_count() or 1),
+        help="gunicorn worker processes (default: two per core)",
+    )
     parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker")
     parser.add_argument("--worker-class", default="sync", help="gunicorn worker class")
     parser.add_argument(
@@ -577,6 +583,7 @@ def main() -> None:
     results = {
         "customers": args.customers,
         "concurrency": args.concurrency,
+        "server": f"gunicorn, {args.workers} {args.worker_class} workers x {args.threads} threads",
         "queries_per_checkout": {"1": q1, "5": q5, "20": q20},
         "scenarios": {},
     }
@@ -628,6 +635,7 @@ def main() -> None:
 def report(results: dict) -> None:
     print(
         f"\ncustomers per scenario: {results['customers']}, concurrency: {results['concurrency']}"
+        f", server: {results['server']}"
     )
     q = results["queries_per_checkout"]
     print(

@@ -134,8 +134,8 @@ def fetch_one(sql: str, params: Sequence[Any] = ()) -> tuple | None:
 
 def _fetch_after(writes: list[_HeldWrite], sql: str, params: Sequence[Any]) -> list[tuple]:
     """PostgreSQL: the held writes, then this read, in one psycopg pipeline, so one round trip
-    carries both (and the transaction's BEGIN when they open it: checkout's writes and its
-    lock-check-hold). If the writes fail, the read is not run and their error is raised."""
+    carries both (checkout's writes and its lock-check-hold). If the writes fail, the read is
+    not run and their error is raised."""
     connection.ensure_connection()
     with connection.cursor() as write_cursor, connection.cursor() as read_cursor:
         with connection.wrap_database_errors, connection.connection.pipeline():

@@ -145,7 +145,7 @@ def place_order(
             for line, (pid, qty) in enumerate(sorted(quantities.items()))
         ]
         placed = PlacedOrder(order=order, items=items, payment_method=method)
-        # PostgreSQL: BEGIN, the order's six writes (one statement) and lock-check-hold (one
+        # PostgreSQL: the order's six writes (one statement) and lock-check-hold (one
         # statement) in one round trip.
         with sql.combined_writes():
             _write_order(placed, cart, new_ids, lock_expires_at, on_placed)

@@ -36,8 +36,12 @@ _SECRET_KEY_PARTS = (
 _SECRET_KEY_PATTERN = "|".join(re.escape(part).replace("_", "[-_]?") for part in _SECRET_KEY_PARTS)
 # `key=value`, `key: value`, `"key": "value"` inside free text; the value ends at a space,
 # quote, comma, ampersand or closing bracket. "Bearer x" / "Token x" values go whole.
+# Linear in the text's length: a key is tried only where a word starts, the secret part is
+# looked for within that word, and the word is then taken whole with nothing to give back.
+# (`[\w-]*secret[\w-]*` tried at every offset took quadratic time: 6 ms for a 200-letter
+# word, a minute for 20,000, stalling whatever logged it.)
 _SECRET_IN_TEXT = re.compile(
-    r"(?P<key>[\w-]*(?:" + _SECRET_KEY_PATTERN + r")[\w-]*)"
+    r"(?<![\w-])(?P<key>(?=[\w-]*?(?:" + _SECRET_KEY_PATTERN + r"))[\w-]++)"
     r"(?P<sep>[\"']?\s*[:=]\s*[\"']?)"
     r"(?P<value>(?:(?:Bearer|Token|Basic)\s+)?[^\s\"',&}\]]+)",
     re.IGNORECASE,

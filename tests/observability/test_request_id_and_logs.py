@@ -325,6 +325,17 @@ def test_secrets_in_exception_text_are_redacted(json_log):
     assert f"secret_key={REDACTED}" in line["exception"]
 
 
+@pytest.mark.timeout(10)  # a hang guard, not a speed measure: this takes milliseconds
+def test_a_log_line_with_very_long_words_is_written_whole_and_still_redacted(json_log):
+    # A gateway body or a base64 blob is one long word. The redaction once took quadratic
+    # time in it (a minute and a half for this line), stalling the request that logged it.
+    blob = "A" * 20_000
+    logging.getLogger("shop.test").warning("body %s access_token=%s then", blob, "tok" + blob)
+
+    [line] = json_log()
+    assert line["message"] == f"body {blob} access_token={REDACTED} then"
+
+
 def _log_from_a_real_process(**env: str) -> str:
     result = subprocess.run(
         [

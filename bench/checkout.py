@@ -15,7 +15,9 @@ latency, outcomes, oversell (must be 0), the SQL statements of one checkout, and
 request cost the app (gunicorn), its database backends and the load generator (from /proc, on
 Linux). In the same run it measures the database's own ceiling for the same work (lock a
 product row, insert a lock, insert an order, commit) with pgbench over the same TCP connection
-type, and prints the app/ceiling ratio.
+type, and prints the app/ceiling ratio. Last, the same gunicorn serves a bare Django view doing
+the ceiling's work through the ORM (``bench/floor_urls.py``): the framework's floor on this
+machine, against which the hot checkout is also given as a ratio.
 """
 
 from __future__ import annotations
@@ -309,11 +311,25 @@ class HttpConnection:
             self.sock = None
 
 
-def fire(port: int, scenario: Scenario, concurrency: int) -> LoadResult:
-    requests = [
+def checkout_requests(port: int, scenario: Scenario) -> list[bytes]:
+    return [
         checkout_request(port, token, address)
         for token, address in zip(scenario.tokens, scenario.addresses, strict=True)
     ]
+
+
+def floor_request(port: int, product_id: int, customer_id: int) -> bytes:
+    """One POST to the floor server (``bench/floor_urls.py``)."""
+    body = json.dumps({"product": product_id, "customer": customer_id}).encode()
+    head = (
+        f"POST /floor/checkout/ HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+def fire(port: int, requests: list[bytes], concurrency: int) -> LoadResult:
+    requests = requests[:]
     lock = threading.Lock()
     latencies: list[float] = []
     statuses: dict[int, int] = {}
@@ -417,6 +433,7 @@ def percentile(values: list[float], pct: float) -> float:
 def start_gunicorn(
     env: dict[str, str], port: int, workers: int, threads: int, worker_class: str, log: Path
 ) -> subprocess.Popen:
+    """gunicorn serving ``config.wsgi`` with ``env``'s settings module; returns once it answers."""
     gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
     # The app's own log (a warning per refused checkout) goes to a file, not between the figures.
     log_file = log.open("w")
@@ -453,6 +470,42 @@ def start_gunicorn(
             time.sleep(0.2)  # waiting for a server to start: nothing to poll but the port
     proc.kill()
     raise SystemExit(f"gunicorn did not start within 30 s; see {log}")
+
+
+def measure_floor(env: dict[str, str], args: argparse.Namespace, log: Path) -> dict:
+    """The same work as the database ceiling, by a bare Django view under the same gunicorn
+    (``bench/floor_urls.py``), everyone on one product: the framework's own floor here."""
+    from django.db import connection
+
+    from shop.models import Product, User
+
+    product = Product.objects.create(
+        sku="FLOOR-00000", name="floor product", price=Decimal("1500.00"), currency="NGN",
+        stock=10 * (args.customers + args.warmup),
+    )  # fmt: skip
+    customers = list(User.objects.values_list("id", flat=True)[: args.customers + args.warmup])
+    connection.close()
+    requests = [floor_request(args.port, product.id, customer) for customer in customers]
+    server = start_gunicorn(
+        dict(env, DJANGO_SETTINGS_MODULE="bench.floor_settings"),
+        args.port, args.workers, args.threads, args.worker_class, log,
+    )  # fmt: skip
+    try:
+        warm = fire(args.port, requests[: args.warmup], args.concurrency)
+        with CpuMeter(server.pid, env["DATABASE_URL"]) as cpu:
+            load = fire(args.port, requests[args.warmup :], args.concurrency)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    if set(warm.statuses) | set(load.statuses) != {201}:
+        raise SystemExit(f"floor requests failed: {warm.statuses} {load.statuses}; see {log}")
+    return {
+        "requests_per_second": len(load.latencies) / load.seconds,
+        "p50_ms": percentile(load.latencies, 50) * 1000,
+        "cpu_ms_per_request": {
+            name: seconds * 1000 / len(load.latencies) for name, seconds in cpu.seconds.items()
+        },
+    }
 
 
 # --- database ceiling -------------------------------------------------------------------------
@@ -592,12 +645,12 @@ def main() -> None:
         env, args.port, args.workers, args.threads, args.worker_class, server_log
     )
     try:
-        warm = fire(args.port, warmup, args.concurrency)
+        warm = fire(args.port, checkout_requests(args.port, warmup), args.concurrency)
         if warm.statuses != {201: args.warmup}:
             raise SystemExit(f"warm-up checkouts failed: {warm.statuses}; see {server_log}")
         for scenario in scenarios:
             with CpuMeter(server.pid, db_url) as cpu:
-                load = fire(args.port, scenario, args.concurrency)
+                load = fire(args.port, checkout_requests(args.port, scenario), args.concurrency)
             oversold, ordered = oversold_units(scenario)
             created = load.statuses.get(201, 0)
             results["scenarios"][scenario.name] = {
@@ -619,6 +672,7 @@ def main() -> None:
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+    results["floor"] = measure_floor(env, args, server_log)
 
     results["ceiling_tps_hot"] = database_ceiling(
         db_url, args.concurrency, args.ceiling_seconds, True
@@ -659,8 +713,16 @@ def report(results: dict) -> None:
             f"{s['p50_ms']:7.1f} {s['p95_ms']:7.1f} {s['p99_ms']:7.1f} {s['oversold_units']:8d} "
             f"{s['orders_per_second'] / ceiling:10.1%}  {s['statuses']}"
         )
+    floor, hot = results["floor"], results["scenarios"]["hot"]
+    print(
+        f"\nfloor (bare Django view, the ceiling's work through the ORM, one product): "
+        f"{floor['requests_per_second']:.1f} orders/s, p50 {floor['p50_ms']:.1f} ms, "
+        f"{floor['requests_per_second'] / results['ceiling_tps_hot']:.1%} of the ceiling; "
+        f"hot checkout = {hot['orders_per_second'] / floor['requests_per_second']:.1%} of it"
+    )
     print("\nCPU per request, ms (2 cores shared by all three):")
-    for name, s in results["scenarios"].items():
+    rows = {**results["scenarios"], "floor": floor}
+    for name, s in rows.items():
         parts = ", ".join(f"{k} {v:.2f}" for k, v in s["cpu_ms_per_request"].items())
         print(f"{name:8} {sum(s['cpu_ms_per_request'].values()):6.2f} = {parts}")
 

@@ -33,7 +33,8 @@ KEY_LIFETIME = timedelta(hours=24)
 # A claim older than this is from a process that died mid-request (its transaction rolled
 # back); it may be taken over. Completion checks the claim is still ours, so this is safe.
 ABANDONED_AFTER = timedelta(minutes=5)
-_VALID_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+_VISIBLE_ASCII = re.compile(r"[\x21-\x7e]+")
+KEY_MAX_LENGTH = IdempotencyKey._meta.get_field("key").max_length
 
 
 @dataclass(frozen=True)
@@ -47,13 +48,24 @@ class Replay:
     body: dict[str, Any]
 
 
-def validate_key(raw: str | None) -> str:
+def validate_key(raw: str | None, *, max_length: int = KEY_MAX_LENGTH) -> str:
+    """The ``Idempotency-Key`` header's value; ``max_length`` is that of the column it goes in."""
     if raw is None or raw.strip() == "":
         raise IdempotencyKeyRequired()
     key = raw.strip()
-    if not _VALID_KEY.match(key):
-        raise IdempotencyKeyInvalid()
+    if len(key) > max_length or not _VISIBLE_ASCII.fullmatch(key):
+        raise IdempotencyKeyInvalid(
+            f"The Idempotency-Key must be 1 to {max_length} visible ASCII characters.",
+            details={"max_length": max_length},
+        )
     return key
+
+
+def validate_optional_key(raw: str | None, *, max_length: int) -> str | None:
+    """As ``validate_key`` where the header may be left out (staff refunds): None then."""
+    if raw is None or raw.strip() == "":
+        return None
+    return validate_key(raw, max_length=max_length)
 
 
 def fingerprint(body: Any) -> str:

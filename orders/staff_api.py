@@ -16,12 +16,17 @@ from rest_framework.views import APIView
 from config.api import COMMON_ERRORS, StandardPagination, error_response
 from config.errors import NotFound
 from observability.throttles import StaffThrottle
+from orders import idempotency
 from orders import permissions as perms
 from orders import staff_serializers as io
 from orders.models import Order
 from orders.services import staff
 from orders.staff_selectors import order_get_for_staff, orders_for_staff
 from orders.states import OrderState, PaymentStatus
+from payments.models import Refund
+
+# The refund's key is stored with it and sent to the gateway as its own idempotency key.
+REFUND_KEY_MAX_LENGTH = Refund._meta.get_field("idempotency_key").max_length
 
 
 class StaffApiView(APIView):
@@ -156,13 +161,16 @@ class StaffOrderRefundApi(_StaffOrderActionApi):
             restock=data["restock"],
             reason=data["reason"],
             actor=user,
-            idempotency_key=self.request.headers.get("Idempotency-Key") or None,
+            idempotency_key=idempotency.validate_optional_key(
+                self.request.headers.get("Idempotency-Key"), max_length=REFUND_KEY_MAX_LENGTH
+            ),
         )
 
     @_action_schema(
         "staff_orders_refund",
         io.RefundInputSerializer,
-        "refund_exceeds_refundable, refund_not_allowed, refund_held_dispute_open, refund_invalid "
+        "refund_exceeds_refundable, refund_not_allowed, refund_held_dispute_open, refund_invalid, "
+        "idempotency_key_invalid "
         "(502: payment_gateway_unavailable and other gateway errors)",
         parameters=[
             OpenApiParameter(
@@ -170,7 +178,10 @@ class StaffOrderRefundApi(_StaffOrderActionApi):
                 str,
                 OpenApiParameter.HEADER,
                 required=False,
-                description="Repeat a refund request safely: the same key returns the first.",
+                description=(
+                    "Repeat a refund request safely: the same key returns the first. "
+                    f"1 to {REFUND_KEY_MAX_LENGTH} visible ASCII characters."
+                ),
             )
         ],
     )

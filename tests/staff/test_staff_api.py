@@ -282,3 +282,48 @@ def test_support_cancels_an_accepted_cod_order_whose_cash_was_not_collected(
     stocked_product.refresh_from_db()
     assert stocked_product.stock == 10
     assert not Refund.objects.filter(payment__order=order).exists()
+
+
+@pytest.mark.parametrize(
+    "key", ["k" * 65, "two words", "clé"], ids=["longer than 64", "space", "not ascii"]
+)
+def test_a_refund_with_an_unusable_idempotency_key_is_refused_and_moves_no_money(
+    buyer, stocked_product, finance_user, key
+):
+    order = paid_order(buyer, stocked_product)
+
+    response = client_for(finance_user).post(
+        url(order.pk, "refund"),
+        {"amount": "100.00", "reason": "dent"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY=key,
+    )
+
+    assert (response.status_code, error_code(response)) == (400, "idempotency_key_invalid")
+    assert response.json()["error"]["details"] == {"max_length": 64}
+    order.refresh_from_db()
+    assert (order.state, order.amount_refunded) == (S.PAID, Decimal("0.00"))
+    assert not Refund.objects.filter(payment__order=order).exists()
+
+
+def test_a_refund_key_of_64_characters_is_kept_and_repeats_return_the_first_refund(
+    buyer, stocked_product, finance_user
+):
+    order = paid_order(buyer, stocked_product)
+    client = client_for(finance_user)
+    key = "r" * 64
+
+    for _ in range(2):
+        response = client.post(
+            url(order.pk, "refund"),
+            {"amount": "100.00", "reason": "dent"},
+            format="json",
+            HTTP_IDEMPOTENCY_KEY=key,
+        )
+        assert response.status_code == 200
+
+    order.refresh_from_db()
+    assert order.amount_refunded == Decimal("100.00")
+    assert list(
+        Refund.objects.filter(payment__order=order).values_list("idempotency_key", flat=True)
+    ) == [key]

@@ -133,6 +133,8 @@ class CheckoutApi(APIView):
 
 
 class OrderListApi(APIView):
+    pagination_class = StandardPagination  # also tells the schema the list comes in pages
+
     class FilterSerializer(serializers.Serializer):
         state = serializers.ChoiceField(choices=OrderState.choices, required=False)
 
@@ -151,7 +153,7 @@ class OrderListApi(APIView):
         orders = orders_for_customer(
             customer=request.user, state=filters.validated_data.get("state")
         )
-        paginator = StandardPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(orders, request, view=self)
         return paginator.get_paginated_response(OrderSummarySerializer(page, many=True).data)
 

@@ -42,6 +42,8 @@ ACTION_ERRORS = {
 
 
 class StaffOrderListApi(StaffApiView):
+    pagination_class = StandardPagination  # also tells the schema the list comes in pages
+
     @extend_schema(
         operation_id="staff_orders_list",
         tags=["staff"],
@@ -67,7 +69,7 @@ class StaffOrderListApi(StaffApiView):
         filters = io.StaffOrderFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         orders = orders_for_staff(**filters.validated_data)
-        paginator = StandardPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(orders, request, view=self)
         body = io.StaffOrderSummarySerializer(page, many=True).data
         return paginator.get_paginated_response(body)

@@ -51,6 +51,9 @@ class PaymentMethod:
     # It runs outside any transaction and must not raise when the gateway is down: it returns
     # a payment object saying so, and the order stays pending_payment for a later retry.
     start_after_commit: Callable[[Order], dict[str, Any]] | None = None
+    # () -> whether this deployment can take the method at all (the dev-only dummy gateway
+    # only with DEBUG on); one that cannot is refused like a method that is not allowed.
+    is_available: Callable[[], bool] = lambda: True
 
 
 def _bank_transfer_instructions(order: Order) -> dict[str, Any]:
@@ -87,16 +90,15 @@ def registered_codes() -> list[str]:
 
 
 def get_payment_method(code: str) -> PaymentMethod:
-    """The method, if it is both implemented and allowed by the platform settings."""
+    """The method, if it is implemented, available here and allowed by the platform settings."""
+    allowed = get_setting("checkout.allowed_payment_methods")
     method = _REGISTRY.get(code)
-    if method is None or code not in get_setting("checkout.allowed_payment_methods"):
+    if method is None or code not in allowed or not method.is_available():
         raise PaymentMethodNotAllowed(
             details={
                 "payment_method": code,
                 "available": [
-                    c
-                    for c in registered_codes()
-                    if c in get_setting("checkout.allowed_payment_methods")
+                    c for c, m in sorted(_REGISTRY.items()) if c in allowed and m.is_available()
                 ],
             }
         )

@@ -18,7 +18,7 @@ from orders.states import ActorType, OrderState
 from payments import services
 from payments.errors import OrderNotPayable
 from payments.models import Payment
-from payments.providers import PROVIDER_NAMES
+from payments.providers import provider_available
 from payments.providers.errors import InvalidSignature
 
 PAYMENT_OBJECT = inline_serializer(
@@ -48,6 +48,9 @@ class OrderPayApi(APIView):
     )
     def post(self, request: Request, order_id: int) -> Response:
         order = order_get_for_customer(customer=request.user, order_id=order_id)
+        if order.state in (OrderState.PAYMENT_FAILED, OrderState.PENDING_PAYMENT):
+            # Before retry_payment takes the stock again for a payment that cannot start.
+            services.require_online_payment_method(order)
         if order.state == OrderState.PAYMENT_FAILED:
             retry_payment(order_id=order.pk, actor_type=ActorType.CUSTOMER, actor=request.user)
         elif order.state != OrderState.PENDING_PAYMENT:
@@ -122,10 +125,11 @@ class WebhookApi(APIView):
             ),
             400: error_response("invalid_webhook_payload, unknown_payment_method"),
             401: error_response("invalid_signature"),
+            404: error_response("not_found"),
         },
     )
     def post(self, request: Request, gateway: str) -> Response:
-        if gateway not in PROVIDER_NAMES:
+        if not provider_available(gateway):  # the dummy too, unless DEBUG is on
             return Response(
                 {"error": {"code": "not_found", "message": "Unknown gateway.", "details": {}}},
                 status=status.HTTP_404_NOT_FOUND,

@@ -1,11 +1,13 @@
 """Registers the hosted-page gateways with the orders' payment-method registry."""
 
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from orders.models import Order
 from orders.payment_methods import PaymentMethod, order_expiry, register_payment_method
 from orders.states import PaymentStatus
+from payments.providers import provider_available
 from shop.platform_settings import get_setting
 
 GATEWAY_METHODS = ("paystack", "stripe", "flutterwave", "dummy")
@@ -43,5 +45,6 @@ def register() -> None:
                 lock_expires_at=_gateway_lock_expiry,
                 instructions=_redirect_pending,
                 start_after_commit=_start,
+                is_available=partial(provider_available, code),
             )
         )

@@ -16,7 +16,6 @@ import logging
 from collections.abc import Callable
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 
 from payments.providers.base import (
     CreatePaymentRequest,
@@ -42,6 +41,7 @@ __all__ = [
     "RefundResult",
     "VerifyResult",
     "get_provider",
+    "provider_available",
 ]
 
 logger = logging.getLogger(__name__)
@@ -115,7 +115,9 @@ def _cash_on_delivery() -> PaymentProvider:
 def _dummy() -> PaymentProvider:
     if not settings.DEBUG:
         # Checked here and again in the constructor: a dummy that "pays" must never run live.
-        raise ImproperlyConfigured("The dummy payment gateway is only available with DEBUG on.")
+        # Without DEBUG it does not exist, so callers (webhook, pay, verify, reconciliation)
+        # get the same typed refusal as for any unknown method, never a 500.
+        raise UnknownPaymentProvider(details={"method": "dummy"})
     from django.core.cache import cache
 
     from payments.providers.dummy import DummyProvider
@@ -137,6 +139,15 @@ _FACTORIES: dict[str, Callable[[], PaymentProvider]] = {
     "cod": _cash_on_delivery,
     "dummy": _dummy,
 }
+
+
+def provider_available(name: str) -> bool:
+    """Whether ``name`` is a gateway of this deployment (the dummy only with DEBUG on).
+
+    A True answer does not promise its keys are set: ``get_provider`` still raises
+    ``PaymentMethodNotConfigured`` for that.
+    """
+    return name in _FACTORIES and (name != "dummy" or settings.DEBUG)
 
 
 def get_provider(name: str | None = None) -> PaymentProvider:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from payments.providers.errors import GatewayBadResponse
+from payments.providers.errors import GatewayBadResponse, InvalidWebhookPayload
 
 VerifyStatus = Literal["succeeded", "failed", "pending", "abandoned", "reversed"]
 RefundStatus = Literal["pending", "succeeded", "failed", "manual"]
@@ -184,16 +184,33 @@ def parse_timestamp(value: Any) -> datetime | None:
     raise ValueError(f"Not a timestamp: {value!r}")
 
 
+# What reading a missing field or a value of the wrong type out of parsed JSON raises.
+_MALFORMED = (KeyError, IndexError, TypeError, ValueError, AttributeError, ArithmeticError)
+
+
 @contextmanager
 def reading_gateway_answer(gateway: str, what: str) -> Iterator[None]:
     """Turn a missing field or wrong type in a gateway's answer into GatewayBadResponse."""
     try:
         yield
-    except (KeyError, IndexError, TypeError, ValueError, AttributeError, ArithmeticError) as exc:
+    except _MALFORMED as exc:
         raise GatewayBadResponse(
             f"The {gateway} answer to {what} is missing or has malformed fields.",
             details={"gateway": gateway, "call": what},
         ) from exc
+
+
+@contextmanager
+def reading_webhook(gateway: str) -> Iterator[None]:
+    """Turn a missing field or wrong type in a verified webhook body into InvalidWebhookPayload.
+
+    Not GatewayBadResponse: that is a 502 about an answer to our own call, while here the
+    gateway is the caller, and a 5xx would only make it redeliver the same body.
+    """
+    try:
+        yield
+    except (*_MALFORMED, RecursionError) as exc:
+        raise InvalidWebhookPayload(details={"gateway": gateway}) from exc
 
 
 def require_currency(currency: str | None) -> str:

@@ -37,6 +37,7 @@ from payments.providers.errors import (
     InvalidWebhookPayload,
     PaymentNotFound,
 )
+from payments.providers.http import decode_json
 from payments.providers.money import quantize_major
 
 GATEWAY = "dummy"
@@ -188,7 +189,7 @@ class DummyProvider:
         if not signatures_match(sign(raw_body, self._secret), header(headers, SIGNATURE_HEADER)):
             raise InvalidSignature(details={"gateway": GATEWAY})
         try:
-            body = json.loads(raw_body)
+            body = decode_json(raw_body)
             event_type = str(body["type"])
             currency = str(body["currency"])
             amount = quantize_major(Decimal(str(body["amount"])), currency)

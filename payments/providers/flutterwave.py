@@ -26,6 +26,7 @@ from payments.providers.base import (
     header,
     parse_timestamp,
     reading_gateway_answer,
+    reading_webhook,
     require_currency,
     signatures_match,
 )
@@ -265,7 +266,7 @@ class FlutterwaveProvider:
             data = body.get("data")
         except (ValueError, AttributeError) as exc:
             raise InvalidWebhookPayload(details={"gateway": GATEWAY}) from exc
-        with reading_gateway_answer(GATEWAY, f"webhook {event_type}"):
+        with reading_webhook(GATEWAY):
             if event_type == "charge.completed" and isinstance(data, dict):
                 return [_charge_completed(data, body)]
             # Everything else, including the legacy v2 flat shape ("event.type"), is recorded

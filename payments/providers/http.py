@@ -73,9 +73,42 @@ def encode_json(payload: Any) -> bytes:
     return text.encode()
 
 
+# Gateway answers and webhooks nest a few levels; anything far deeper is refused here, before
+# json's own recursion (RecursionError) or ours over the result (repr, redaction) can overflow.
+MAX_JSON_DEPTH = 64
+
+
 def decode_json(raw: bytes | str) -> Any:
-    """Parse JSON keeping every non-integer number as Decimal."""
-    return json.loads(raw, parse_float=Decimal)
+    """Parse JSON keeping every non-integer number as Decimal.
+
+    Raises ValueError for malformed JSON and for JSON nested deeper than ``MAX_JSON_DEPTH``.
+    """
+    try:
+        value = json.loads(raw, parse_float=Decimal)
+    except RecursionError as exc:
+        raise ValueError("JSON nested too deeply") from exc
+    if _nesting_depth(value) > MAX_JSON_DEPTH:
+        raise ValueError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    return value
+
+
+def _nesting_depth(value: Any) -> int:
+    # Iterative: a recursive walk would itself overflow on the values it is meant to refuse.
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if deepest > MAX_JSON_DEPTH:
+            return deepest
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 class GatewayHttpClient:

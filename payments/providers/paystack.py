@@ -25,6 +25,7 @@ from payments.providers.base import (
     header,
     parse_timestamp,
     reading_gateway_answer,
+    reading_webhook,
     require_currency,
     signatures_match,
 )
@@ -211,7 +212,7 @@ class PaystackProvider:
                 raise TypeError("data is not an object")
         except (ValueError, KeyError, TypeError) as exc:
             raise InvalidWebhookPayload(details={"gateway": GATEWAY}) from exc
-        with reading_gateway_answer(GATEWAY, f"webhook {event_type}"):
+        with reading_webhook(GATEWAY):
             return [_normalise(event_type, data, body)]
 
 

@@ -26,6 +26,7 @@ from payments.providers.base import (
     header,
     parse_timestamp,
     reading_gateway_answer,
+    reading_webhook,
     require_currency,
 )
 from payments.providers.errors import (
@@ -145,10 +146,16 @@ class StripeProvider:
         self, reference: str, *, gateway_ids: Mapping[str, str] | None = None
     ) -> VerifyResult:
         """Needs ``gateway_ids['checkout_session_id']`` from create_payment (Stripe cannot look a
-        session up by client_reference_id without its eventually-consistent search API)."""
+        session up by client_reference_id without its eventually-consistent search API);
+        without it raises PaymentNotFound."""
         session_id = (gateway_ids or {}).get("checkout_session_id")
         if not session_id:
-            raise ValueError("Stripe verify needs gateway_ids['checkout_session_id'].")
+            # No session was ever opened for this reference (creating it failed): Stripe has
+            # nothing to tell, as Paystack and Flutterwave answer "not found" for a reference
+            # they never saw.
+            raise PaymentNotFound(
+                details={"gateway": GATEWAY, "reference": reference, "checkout_session_id": None}
+            )
         response = self._client.get(
             f"/v1/checkout/sessions/{session_id}", params={"expand[]": "payment_intent"}
         )
@@ -265,7 +272,7 @@ class StripeProvider:
                 raise TypeError("data.object is not an object")
         except (ValueError, KeyError, TypeError) as exc:
             raise InvalidWebhookPayload(details={"gateway": GATEWAY}) from exc
-        with reading_gateway_answer(GATEWAY, f"webhook {event_type}"):
+        with reading_webhook(GATEWAY):
             return [_normalise(event, event_type, obj)]
 
 

@@ -2,7 +2,7 @@
 
 from payments.services.events import Deferred, apply_gateway_event, event_from_verify
 from payments.services.refunds import issue_refund, refundable_amount
-from payments.services.start import start_payment
+from payments.services.start import require_online_payment_method, start_payment
 from payments.services.webhooks import (
     enqueue,
     process_webhook_event,
@@ -23,6 +23,7 @@ __all__ = [
     "receive_webhook",
     "redrive_stuck_webhooks",
     "refundable_amount",
+    "require_online_payment_method",
     "start_payment",
     "store_polled_events",
     "sync_payment_with_gateway",

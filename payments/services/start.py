@@ -19,7 +19,7 @@ from orders.services._base import lock_order
 from orders.states import OrderState
 from payments.errors import OrderNotPayable, PaymentStartFailed
 from payments.models import Payment, PaymentStatus
-from payments.providers import CreatePaymentRequest, get_provider
+from payments.providers import CreatePaymentRequest, get_provider, provider_available
 from payments.redaction import redact
 from shop.platform_settings import get_setting
 
@@ -38,16 +38,27 @@ def callback_url(reference: str) -> str:
     return f"{base}?reference={reference}"
 
 
+def require_online_payment_method(order: Order) -> None:
+    """Raise ``OrderNotPayable`` unless the order's method can open a payment here and now."""
+    if order.payment_method not in HOSTED_GATEWAYS:
+        raise OrderNotPayable(
+            "This order's payment method has no online payment.",
+            details={"order_id": order.pk, "payment_method": order.payment_method},
+        )
+    if not provider_available(order.payment_method):
+        # A dummy order placed while DEBUG was on: refused before an attempt is written.
+        raise OrderNotPayable(
+            "This order's payment method is not available.",
+            details={"order_id": order.pk, "payment_method": order.payment_method},
+        )
+
+
 def _open_attempt(order_id: int) -> Payment:
     with transaction.atomic():
         order = lock_order(order_id)
         if order.state != OrderState.PENDING_PAYMENT:
             raise OrderNotPayable(details={"order_id": order.pk, "state": order.state})
-        if order.payment_method not in HOSTED_GATEWAYS:
-            raise OrderNotPayable(
-                "This order's payment method has no online payment.",
-                details={"order_id": order.pk, "payment_method": order.payment_method},
-            )
+        require_online_payment_method(order)
         last = order.payments.aggregate(last=Max("attempt"))["last"] or 0
         payment = Payment.objects.create(
             order=order,

@@ -25,7 +25,7 @@ from payments.errors import PaymentNotFound
 from payments.models import Payment, WebhookEvent
 from payments.providers import DisputeInfo, GatewayEvent, RefundInfo, get_provider
 from payments.providers.base import header, parse_timestamp
-from payments.providers.errors import InvalidSignature
+from payments.providers.errors import InvalidSignature, InvalidWebhookPayload
 from payments.providers.http import encode_json
 from payments.services.events import (
     Deferred,
@@ -33,6 +33,7 @@ from payments.services.events import (
     event_from_verify,
     find_payment,
 )
+from payments.storable import is_storable, storable, storable_text
 
 logger = logging.getLogger(__name__)
 
@@ -56,10 +57,10 @@ class Received:
 
 def _kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
     kept = {}
-    for name in KEPT_HEADERS:
+    for name in KEPT_HEADERS:  # verif-hash is a shared secret: only whether it was sent
         value = header(headers, name)
         if value is not None:
-            kept[name] = "[set]" if name == "verif-hash" else value[:500]  # a shared secret
+            kept[name] = "[set]" if name == "verif-hash" else storable_text(value[:500])
     return kept
 
 
@@ -68,7 +69,10 @@ def receive_webhook(
 ) -> Received:
     """Verify and store; raises InvalidSignature (after storing the refused body for audit)."""
     provider = get_provider(gateway)
-    raw_text = body.decode("utf-8", errors="replace")
+    # A NUL byte (which PostgreSQL text refuses) is stored as U+FFFD, like undecodable bytes:
+    # the refused body is kept for audit rather than lost with a 500. A verified body has none
+    # (JSON forbids a raw NUL), so its audit copy stays exactly what was received.
+    raw_text = storable_text(body.decode("utf-8", errors="replace"))
     try:
         events = provider.parse_webhook(headers, body)
     except InvalidSignature:
@@ -81,6 +85,16 @@ def receive_webhook(
             remote_addr=remote_addr,
         )
         logger.warning("Refused a %s webhook with a bad signature from %s", gateway, remote_addr)
+        raise
+    except InvalidWebhookPayload:
+        # Signed but unreadable: answered 400, so the gateway keeps it and retries, and
+        # reconciliation still asks the gateway about any payment it was about.
+        logger.warning(
+            "Refused a signed %s webhook that is not a readable event (%d bytes) from %s",
+            gateway,
+            len(body),
+            remote_addr,
+        )
         raise
     return _store_events(
         gateway,
@@ -114,12 +128,16 @@ def _store_events(
     for event, raw_text in events:
         try:
             with transaction.atomic():
+                # A signed body may carry \u0000 or a lone surrogate escape in any string, which
+                # text and jsonb cannot hold: the normalised copy gets U+FFFD instead (matching
+                # none of our references or ids), and the event is stored and processed like any
+                # other, rather than refused and redelivered forever. raw_body keeps the escape.
                 row = WebhookEvent.objects.create(
                     gateway=gateway,
-                    event_key=event.event_key[:200],
-                    event_type=event.event_type[:100],
+                    event_key=storable_text(event.event_key[:200]),
+                    event_type=storable_text(event.event_type[:100]),
                     kind=event.kind,
-                    event=serialise_event(event),
+                    event=storable(serialise_event(event)),
                     raw_body=raw_text,
                     headers=headers,
                     signature_valid=True,
@@ -224,16 +242,23 @@ def redrive_stuck_webhooks(*, older_than: timedelta, limit: int = 500) -> int:
 
 def verify_payment(*, reference: str, customer: Any) -> Payment:
     """The customer's own payment: ask the gateway and apply its answer like a webhook."""
-    payment = Payment.objects.filter(reference=reference, order__customer=customer).first()
+    # A reference PostgreSQL could not even compare (a NUL byte) names no payment.
+    payment = (
+        Payment.objects.filter(reference=reference, order__customer=customer).first()
+        if is_storable(reference)
+        else None
+    )
     if payment is None:
-        raise PaymentNotFound(details={"reference": reference})
+        raise PaymentNotFound(details={"reference": storable_text(reference)})
     return sync_payment_with_gateway(payment_id=payment.pk)
 
 
 def sync_payment_with_gateway(*, payment_id: int) -> Payment:
     """Ask the gateway about a payment and apply the answer (verify endpoint, reconciliation).
 
-    Gateway errors propagate (``GatewayUnavailable``…); nothing changes then.
+    Gateway errors propagate (``GatewayUnavailable``…); nothing changes then. Every provider
+    answers ``PaymentNotFound`` for an attempt it never saw, e.g. one whose start failed before
+    the gateway opened it (Stripe without a checkout session is not even asked).
     """
     payment = Payment.objects.get(pk=payment_id)
     result = get_provider(payment.gateway).verify(

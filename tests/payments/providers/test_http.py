@@ -21,3 +21,13 @@ def test_floats_in_answers_are_read_as_decimal():
 def test_backoff_is_exponential_with_jitter_and_capped(attempt, rand, expected):
     config = HttpConfig(backoff_base=0.5, backoff_cap=8.0)
     assert backoff_delay(attempt, config, rand=lambda: rand) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"[" * 1000, b"[" * 100 + b"]" * 100, b'{"a":' * 65 + b"1" + b"}" * 65],
+    ids=["overflowing", "valid-but-100-deep", "65-objects-deep"],
+)
+def test_json_nested_deeper_than_any_gateway_sends_is_refused_as_malformed(raw):
+    with pytest.raises(ValueError, match="nested"):
+        decode_json(raw)

@@ -57,7 +57,7 @@ def test_cash_on_delivery_has_nothing_to_pay_now(payment_request):
 
 def test_dummy_is_refused_when_debug_is_off(settings):
     settings.DEBUG = False
-    with pytest.raises(ImproperlyConfigured):
+    with pytest.raises(UnknownPaymentProvider):
         get_provider("dummy")
 
 

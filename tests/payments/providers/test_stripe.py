@@ -149,9 +149,10 @@ def test_an_expired_session_without_an_attempt_is_abandoned(stripe_gw, fake_stri
     assert stripe_gw.verify(REFERENCE, gateway_ids=session.gateway_ids).status == "abandoned"
 
 
-def test_verify_needs_the_session_id(stripe_gw):
-    with pytest.raises(ValueError, match="checkout_session_id"):
-        stripe_gw.verify(REFERENCE)
+def test_verify_without_a_session_is_not_found_without_asking_stripe(stripe_gw, fake_stripe):
+    with pytest.raises(PaymentNotFound):
+        stripe_gw.verify(REFERENCE, gateway_ids={})
+    assert fake_stripe.calls("GET", "/v1/checkout/sessions") == []
 
 
 def test_verify_an_unknown_session(stripe_gw):

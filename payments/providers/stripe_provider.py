@@ -204,7 +204,14 @@ class StripeProvider:
     ) -> RefundResult:
         intent_id = (gateway_ids or {}).get("payment_intent_id")
         if not intent_id:
-            raise ValueError("Stripe refunds need gateway_ids['payment_intent_id'].")
+            # Paid without the intent's id on record (e.g. learnt from an event that did not
+            # carry it): the checkout session knows it. No session either: PaymentNotFound.
+            known = self.verify(reference, gateway_ids=gateway_ids).gateway_ids
+            intent_id = known.get("payment_intent_id")
+            if not intent_id:
+                raise PaymentNotFound(
+                    details={"gateway": GATEWAY, "reference": reference, "payment_intent_id": None}
+                )
         params: dict[str, Any] = {
             "payment_intent": intent_id,
             "metadata": {"reference": reference, "reason": reason[:500]},

@@ -191,6 +191,26 @@ def test_full_refund(stripe_gw, fake_stripe, paid):
     assert result.gateway_refund_id == next(iter(fake_stripe.refunds))
 
 
+def test_a_refund_without_the_intent_on_record_finds_it_through_the_session(
+    stripe_gw, fake_stripe, paid
+):
+    only_session = {"checkout_session_id": paid.gateway_ids["checkout_session_id"]}
+
+    result = stripe_gw.refund(REFERENCE, None, "duplicate", gateway_ids=only_session)
+
+    [call] = fake_stripe.calls("POST", "/v1/refunds")
+    assert call.form()["payment_intent"] == paid.gateway_ids["payment_intent_id"]
+    assert result.status == "pending"
+
+
+def test_a_refund_of_an_attempt_stripe_never_saw_is_not_found_and_sends_nothing(
+    stripe_gw, fake_stripe
+):
+    with pytest.raises(PaymentNotFound):
+        stripe_gw.refund(REFERENCE, None, "duplicate", gateway_ids={})
+    assert fake_stripe.calls("POST", "/v1/refunds") == []
+
+
 def test_partial_refunds_and_over_refund(stripe_gw, fake_stripe, paid):
     ids = paid.gateway_ids
     first = stripe_gw.refund(

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from config.admin_lists import RefuseNulInFiltersMixin
 from shop import platform_settings
 from shop.models import Address, Cart, CartItem, PlatformSetting, Product, User
 from shop.phones import is_supported_country, normalize_phone
@@ -17,7 +18,7 @@ from shop.selectors import product_queryset_with_available
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(RefuseNulInFiltersMixin, admin.ModelAdmin):
     list_display = ["sku", "name", "price", "currency", "stock", "available", "is_active"]
     list_display_links = ["sku", "name"]
     list_editable = ["stock"]
@@ -47,7 +48,7 @@ class CustomerChangeForm(UserChangeForm):
 
 
 @admin.register(User)
-class CustomerAdmin(DjangoUserAdmin):
+class CustomerAdmin(RefuseNulInFiltersMixin, DjangoUserAdmin):
     form = CustomerChangeForm
     add_form = CustomerCreationForm
     ordering = ["email"]
@@ -78,7 +79,7 @@ class CartItemInline(admin.TabularInline):
 
 
 @admin.register(Cart)
-class CartAdmin(admin.ModelAdmin):
+class CartAdmin(RefuseNulInFiltersMixin, admin.ModelAdmin):
     """Carts belong to customers; staff look, they do not edit."""
 
     list_display = ["customer", "currency", "line_count", "updated_at"]
@@ -121,7 +122,7 @@ class AddressAdminForm(forms.ModelForm):
 
 
 @admin.register(Address)
-class AddressAdmin(admin.ModelAdmin):
+class AddressAdmin(RefuseNulInFiltersMixin, admin.ModelAdmin):
     form = AddressAdminForm
     list_display = ["full_name", "customer", "city", "country", "phone", "is_default"]
     list_filter = ["country", "is_default"]
@@ -148,7 +149,7 @@ class PlatformSettingForm(forms.ModelForm):
 
 
 @admin.register(PlatformSetting)
-class PlatformSettingAdmin(admin.ModelAdmin):
+class PlatformSettingAdmin(RefuseNulInFiltersMixin, admin.ModelAdmin):
     """Business rules. Values are JSON (a number, true/false, a list or an object)."""
 
     form = PlatformSettingForm

@@ -33,6 +33,8 @@ class TokenAuthentication(authentication.TokenAuthentication):
     """DRF's ``Authorization: Token <key>``, with the same answers, without the ORM's compile."""
 
     def authenticate_credentials(self, key: str) -> tuple[User, Token]:
+        if "\x00" in key:  # no token has one, and PostgreSQL cannot compare text holding NUL
+            raise exceptions.AuthenticationFailed(_("Invalid token."))
         row = sql.fetch_one(_token_user_sql(), [key])
         if row is None:
             raise exceptions.AuthenticationFailed(_("Invalid token."))

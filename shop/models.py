@@ -14,6 +14,15 @@ def default_currency() -> str:
     return settings.SHOP_DEFAULT_CURRENCY
 
 
+def normalize_customer_email(email: str) -> str:
+    """The form in which an account's email is stored and compared.
+
+    Input checks must measure this form, not the typed one: lowercasing can lengthen a string
+    ("İ".lower() is two characters), so a typed address within the column's limit may not be.
+    """
+    return UserManager.normalize_email(email.strip()).lower()
+
+
 class CustomerManager(UserManager):
     """Email is the login; usernames do not exist."""
 
@@ -22,7 +31,7 @@ class CustomerManager(UserManager):
     def _create_user(self, email: str, password: str | None, **extra_fields):  # type: ignore[override]
         if not email:
             raise ValueError("An email address is required.")
-        user = self.model(email=self.normalize_email(email).lower(), **extra_fields)
+        user = self.model(email=normalize_customer_email(email), **extra_fields)
         user.set_password(password)
         user.save(using=self._db)
         return user

@@ -2,13 +2,34 @@
 
 from django.conf import settings
 from rest_framework import serializers
+from rest_framework.fields import empty
 
-from shop.models import Address, Product, User
+from shop.models import Address, Product, User, normalize_customer_email
 from shop.phones import is_supported_country
+
+EMAIL_MAX_LENGTH = User._meta.get_field("email").max_length
+
+
+class CustomerEmailField(serializers.EmailField):
+    """An account's email: checked as typed, answered in the form it will be stored in.
+
+    The stored form must fit the column too: lowercasing can lengthen an address ("İ".lower()
+    is two characters), so one within the limit as typed may not be once normalised.
+    """
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("max_length", EMAIL_MAX_LENGTH)
+        super().__init__(**kwargs)
+
+    def run_validation(self, data: object = empty) -> str:
+        email = normalize_customer_email(super().run_validation(data))
+        if self.max_length is not None and len(email) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)
+        return email
 
 
 class RegisterInputSerializer(serializers.Serializer):
-    email = serializers.EmailField(max_length=254)
+    email = CustomerEmailField()
     password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
     first_name = serializers.CharField(max_length=150)
     last_name = serializers.CharField(max_length=150)
@@ -16,7 +37,7 @@ class RegisterInputSerializer(serializers.Serializer):
 
 
 class TokenInputSerializer(serializers.Serializer):
-    email = serializers.EmailField(max_length=254)
+    email = CustomerEmailField()
     password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
 
 
@@ -36,6 +57,13 @@ class CustomerUpdateInputSerializer(serializers.Serializer):
     last_name = serializers.CharField(max_length=150, required=False)
     phone = serializers.CharField(max_length=32, required=False, allow_blank=True)
     sms_opt_out = serializers.BooleanField(required=False)
+
+
+class ProductFilterSerializer(serializers.Serializer):
+    # CharField refuses NUL characters, which PostgreSQL cannot compare with text. The length
+    # cap bounds the work of an anonymous request: every word adds three ILIKE conditions, and
+    # building the query for a couple of thousand words takes seconds of CPU.
+    search = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)
 
 
 class ProductOutputSerializer(serializers.ModelSerializer):

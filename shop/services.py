@@ -12,6 +12,7 @@ from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 from django.db import IntegrityError, transaction
 from rest_framework.authtoken.models import Token
 
@@ -25,7 +26,7 @@ from shop.errors import (
     ProductNotFound,
     QuantityLimitExceeded,
 )
-from shop.models import Address, Cart, CartItem, Product, User
+from shop.models import Address, Cart, CartItem, Product, User, normalize_customer_email
 from shop.phones import is_supported_country, normalize_phone
 from shop.selectors import (
     address_get_for_customer,
@@ -43,10 +44,20 @@ def _normalized_phone_field(raw: str, *, region: str | None = None, field: str =
         raise ValidationError({field: exc.messages}) from exc
 
 
+def _normalized_email_field(raw: str) -> str:
+    """The email as it will be stored, refused when that form does not fit the column."""
+    email = normalize_customer_email(raw)
+    try:
+        MaxLengthValidator(User._meta.get_field("email").max_length)(email)
+    except ValidationError as exc:
+        raise ValidationError({"email": exc.messages}) from exc
+    return email
+
+
 def customer_register(
     *, email: str, password: str, first_name: str, last_name: str, phone: str = ""
 ) -> User:
-    email = User.objects.normalize_email(email.strip()).lower()
+    email = _normalized_email_field(email)
     phone = _normalized_phone_field(phone) if phone else ""
     candidate = User(email=email, first_name=first_name, last_name=last_name)
     try:

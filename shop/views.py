@@ -18,6 +18,7 @@ from shop.serializers import (
     CartOutputSerializer,
     CustomerOutputSerializer,
     CustomerUpdateInputSerializer,
+    ProductFilterSerializer,
     ProductOutputSerializer,
     RegisterInputSerializer,
     TokenInputSerializer,
@@ -126,7 +127,9 @@ class ProductListView(generics.ListAPIView):
     serializer_class = ProductOutputSerializer
 
     def get_queryset(self):
-        return selectors.product_list_active(search=self.request.query_params.get("search", ""))
+        filters = ProductFilterSerializer(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        return selectors.product_list_active(**filters.validated_data)
 
 
 @extend_schema(

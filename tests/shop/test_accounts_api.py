@@ -1,9 +1,11 @@
 import secrets
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.test import override_settings
 from rest_framework.authtoken.models import Token
 
+from shop import services
 from shop.models import User
 from tests.conftest import client_for
 from tests.factories import DEFAULT_PASSWORD, UserFactory
@@ -93,6 +95,41 @@ def test_register_requires_fields(api_client, missing):
     assert not User.objects.exists()
 
 
+# 215 characters as typed, but "İ".lower() is two characters: 415 once stored in lowercase.
+GROWS_WHEN_LOWERCASED = "a@" + ("İ" * 20 + ".") * 10 + "com"
+
+
+@pytest.mark.django_db
+def test_register_refuses_an_email_too_long_once_lowercased_and_creates_nothing(api_client):
+    assert len(GROWS_WHEN_LOWERCASED) == 215
+
+    response = api_client.post(REGISTER, {**VALID, "email": GROWS_WHEN_LOWERCASED}, format="json")
+
+    error = assert_error(response, 400, "validation_error")
+    assert error["details"]["fields"] == {
+        "email": ["Ensure this field has no more than 254 characters."]
+    }
+    assert not User.objects.exists()
+    fits = "Ada@" + ("İ" * 20 + ".") * 5 + "com"  # 112 characters typed, 212 stored
+    response = api_client.post(REGISTER, {**VALID, "email": fits}, format="json")
+    assert response.status_code == 201, response.content
+    assert User.objects.get().email == fits.lower()
+
+
+@pytest.mark.django_db
+def test_register_service_refuses_an_email_too_long_once_lowercased():
+    with pytest.raises(ValidationError) as refusal:
+        services.customer_register(
+            email=GROWS_WHEN_LOWERCASED,
+            password=VALID["password"],
+            first_name="Ada",
+            last_name="Obi",
+        )
+
+    assert list(refusal.value.message_dict) == ["email"]
+    assert not User.objects.exists()
+
+
 @pytest.mark.django_db
 def test_register_malformed_json_is_refused(api_client):
     response = api_client.post(REGISTER, '{"email": ', content_type="application/json")
@@ -115,6 +152,21 @@ def test_token_for_registered_customer_works_for_me(api_client):
     me = api_client.get(ME)
     assert me.status_code == 200
     assert me.json()["email"] == "ada.obi@example.com"
+
+
+@pytest.mark.django_db
+def test_a_customer_signs_in_with_the_email_as_typed_when_lowercasing_changes_it(api_client):
+    # "İ".lower() is "i" plus a combining dot, which the database's case-insensitive
+    # comparison does not equate with "İ": the login must compare the stored form.
+    email = "İpek.Obi@Example.com"
+    assert api_client.post(REGISTER, {**VALID, "email": email}, format="json").status_code == 201
+
+    response = api_client.post(
+        TOKEN, {"email": email, "password": VALID["password"]}, format="json"
+    )
+
+    assert response.status_code == 200, response.content
+    assert response.json()["token"] == Token.objects.get(user__email=email.lower()).key
 
 
 @pytest.mark.django_db
@@ -169,6 +221,14 @@ def test_me_requires_authentication(api_client):
 @pytest.mark.django_db
 def test_me_with_unknown_token_is_authentication_failed(api_client):
     api_client.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
+    assert_error(api_client.get(ME), 401, "authentication_failed")
+
+
+@pytest.mark.django_db
+def test_me_with_a_nul_character_in_the_token_is_authentication_failed(api_client, customer):
+    token, _ = Token.objects.get_or_create(user=customer)
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {token.key[:20]}\x00{token.key[20:]}")
+
     assert_error(api_client.get(ME), 401, "authentication_failed")
 
 

@@ -180,3 +180,19 @@ def test_admin_refuses_a_second_default_address_instead_of_crashing(admin_client
     assert b"address_one_default_per_customer" in response.content
     second.refresh_from_db()
     assert second.is_default is False
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/shop/product/?currency__exact=%00",
+        "/admin/shop/address/?country__exact=NG%00",
+    ],
+)
+def test_admin_list_filter_with_a_nul_character_is_refused_like_a_bad_filter(admin_client, url):
+    ProductFactory()
+    AddressFactory()
+    response = admin_client.get(url)
+    assert response.status_code == 302
+    assert response["Location"].endswith("?e=1")

@@ -128,3 +128,25 @@ def test_product_list_costs_two_queries_whatever_the_page_size(
         ProductFactory()
     with django_assert_num_queries(2):  # count, page
         assert len(api_client.get("/api/products/").json()["results"]) == 15
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("search", ["\x00", "serum\x00", "night \x00 cream"])
+def test_product_search_with_a_nul_character_is_a_validation_error(api_client, search):
+    ProductFactory(name="Vitamin C Serum")
+
+    response = api_client.get("/api/products/", {"search": search})
+
+    error = assert_error(response, 400, "validation_error")
+    assert error["details"]["fields"] == {"search": ["Null characters are not allowed."]}
+
+
+@pytest.mark.django_db
+def test_product_search_longer_than_100_characters_is_a_validation_error(api_client):
+    ProductFactory(name="Vitamin C Serum")
+    assert api_client.get("/api/products/", {"search": "serum " * 16 + "c"}).status_code == 200
+
+    response = api_client.get("/api/products/", {"search": "a " * 50 + "b"})
+
+    error = assert_error(response, 400, "validation_error")
+    assert list(error["details"]["fields"]) == ["search"]

@@ -1,10 +1,11 @@
 from django.contrib import admin
 
+from config.admin_lists import RefuseNulInFiltersMixin
 from inventory.models import InventoryLock
 
 
 @admin.register(InventoryLock)
-class InventoryLockAdmin(admin.ModelAdmin):
+class InventoryLockAdmin(RefuseNulInFiltersMixin, admin.ModelAdmin):
     list_display = ("id", "product", "owner", "quantity", "expires_at", "created_at")
     list_select_related = ("product",)
     search_fields = ("owner", "product__sku")

@@ -2,13 +2,14 @@ from django.contrib import admin, messages
 from django.template import TemplateDoesNotExist, TemplateSyntaxError
 from django.utils.html import format_html
 
+from config.admin_lists import RefuseNulInFiltersMixin
 from notifications import services
 from notifications.models import Notification
 from notifications.rendering import render_email, render_sms
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(RefuseNulInFiltersMixin, admin.ModelAdmin):
     list_display = [
         "id",
         "template",

@@ -1,10 +1,11 @@
 from django.contrib import admin
 
+from config.admin_lists import RefuseNulInFiltersMixin
 from observability.models import AuditEvent
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(RefuseNulInFiltersMixin, admin.ModelAdmin):
     """Read-only: the log is append-only, and reading it is not itself recorded."""
 
     list_display = ("at", "actor", "action", "object_type", "object_id", "ip")

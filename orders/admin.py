@@ -21,6 +21,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html_join
 
+from config.admin_lists import RefuseNulInFiltersMixin
 from config.errors import DomainError
 from observability.throttles import StaffThrottle, throttle_view
 from orders import admin_forms
@@ -233,7 +234,7 @@ class PaymentInline(ReadOnlyInline):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(RefuseNulInFiltersMixin, admin.ModelAdmin):
     list_display = [
         "number",
         "customer_email",

@@ -2,10 +2,11 @@
 
 from django.contrib import admin
 
+from config.admin_lists import RefuseNulInFiltersMixin
 from payments.models import Dispute, Payment, Refund, WebhookEvent
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(RefuseNulInFiltersMixin, admin.ModelAdmin):
     def has_add_permission(self, request, obj=None) -> bool:
         return False
 

@@ -46,3 +46,15 @@ def place_order(client, customer, *, method: str, product=None, quantity: int = 
         HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()),
     )
     return response, product
+
+
+def place_dummy_order(settings, client, customer):
+    """A checkout through the dev-only dummy gateway (DEBUG on, dummy allowed); returns
+    (response, order)."""
+    from shop.platform_settings import set_setting
+
+    settings.DEBUG = True
+    set_setting("checkout.allowed_payment_methods", ["dummy"])
+    response, _product = place_order(client, customer, method="dummy")
+    assert response.status_code == 201, response.content
+    return response, Order.objects.get(pk=response.json()["id"])

@@ -26,7 +26,7 @@ from shop.platform_settings import set_setting
 from tests.fakes.paystack import paystack_signature
 from tests.fakes.stripe import stripe_signature_header
 from tests.ops import payment_builders as build
-from tests.payments.helpers import place_order
+from tests.payments.helpers import place_dummy_order, place_order
 
 pytestmark = pytest.mark.django_db
 
@@ -183,11 +183,7 @@ def test_checkout_with_the_dummy_gateway_without_debug_is_refused_and_places_not
 def test_paying_a_dummy_order_after_debug_went_off_is_refused_and_changes_nothing(
     settings, customer, customer_client, state
 ):
-    settings.DEBUG = True
-    set_setting("checkout.allowed_payment_methods", ["dummy"])
-    placed, _product = place_order(customer_client, customer, method="dummy")
-    assert placed.status_code == 201, placed.content
-    order = Order.objects.get(pk=placed.json()["id"])
+    _, order = place_dummy_order(settings, customer_client, customer)
     Order.objects.filter(pk=order.pk).update(state=state)
     settings.DEBUG = False
 

@@ -21,7 +21,7 @@ from payments.redaction import redact
 from shop.platform_settings import set_setting
 from tests.conftest import client_for
 from tests.fakes.paystack import paystack_signature
-from tests.payments.helpers import place_order
+from tests.payments.helpers import place_dummy_order, place_order
 
 pytestmark = pytest.mark.django_db
 
@@ -174,11 +174,8 @@ def test_verify_is_only_for_the_customers_own_payment(paystack_order, other_clie
 def test_dummy_hosted_page_pays_through_the_signed_webhook(
     settings, customer, customer_client, django_capture_on_commit_callbacks
 ):
-    settings.DEBUG = True
-    set_setting("checkout.allowed_payment_methods", ["dummy"])
-    response, _product = place_order(customer_client, customer, method="dummy")
-    assert response.status_code == 201, response.content
-    payment = Payment.objects.get(order_id=response.json()["id"])
+    response, order = place_dummy_order(settings, customer_client, customer)
+    payment = Payment.objects.get(order=order)
     assert response.json()["payment"]["redirect_url"].endswith(
         f"/payments/dummy/{payment.reference}/"
     )

@@ -63,7 +63,13 @@ class ProductFilterSerializer(serializers.Serializer):
     # CharField refuses NUL characters, which PostgreSQL cannot compare with text. The length
     # cap bounds the work of an anonymous request: every word adds three ILIKE conditions, and
     # building the query for a couple of thousand words takes seconds of CPU.
-    search = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)
+    search = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=100,
+        help_text="Words to find in the name, SKU or description (every word must match).",
+    )
 
 
 class ProductOutputSerializer(serializers.ModelSerializer):

@@ -1,6 +1,6 @@
 """Thin API views: validate input, call a service or selector, render the result."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -114,11 +114,7 @@ class MeView(APIView):
 @extend_schema(
     tags=["catalog"],
     summary="Active products",
-    parameters=[
-        OpenApiParameter(
-            "search", str, description="Words to find in the name, SKU or description."
-        )
-    ],
+    parameters=[ProductFilterSerializer],
     responses={200: ProductOutputSerializer(many=True), 400: COMMON_ERRORS[400]},
     auth=[],
 )

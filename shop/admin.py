@@ -8,6 +8,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django.forms.fields import InvalidJSONInput
 from django.http import HttpRequest
 
 from config.admin_lists import RefuseNulInFiltersMixin
@@ -130,8 +131,30 @@ class AddressAdmin(RefuseNulInFiltersMixin, admin.ModelAdmin):
     raw_id_fields = ["customer"]
 
 
+class SettingValueField(forms.JSONField):
+    """Django's JSON form field, refusing text Python's decoder cannot take as a form error.
+
+    Its decoder raises RecursionError for deep nesting and ValueError for an integer of more
+    than 4,300 digits, which the stock field lets through as a 500.
+    """
+
+    def to_python(self, value: Any) -> Any:
+        try:
+            return super().to_python(value)
+        except (RecursionError, ValueError) as exc:
+            raise ValidationError("Enter a valid JSON value.", code="invalid") from exc
+
+    def bound_data(self, data: Any, initial: Any) -> Any:
+        # Showing the refused form again decodes the typed text once more.
+        try:
+            return super().bound_data(data, initial)
+        except (RecursionError, ValueError):
+            return InvalidJSONInput(data)
+
+
 class PlatformSettingForm(forms.ModelForm):
     key = forms.ChoiceField(choices=[(key, key) for key in sorted(platform_settings.REGISTRY)])
+    value = SettingValueField()
 
     class Meta:
         model = PlatformSetting

@@ -32,10 +32,22 @@ _local: tuple[float, dict[str, Any]] = (0.0, {})
 _local_lock = threading.Lock()
 
 
-def _positive_int(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValidationError("Must be a positive whole number.")
-    return value
+def _whole_number_up_to(maximum: int) -> Callable[[Any], int]:
+    """A positive whole number at most ``maximum``: the settings are durations added to now,
+    and an unbounded one (a typo's extra zeros) would overflow the date arithmetic of every
+    checkout. Rows saved before a bound existed are re-checked when read (``get_setting``)."""
+
+    def parse(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= maximum:
+            raise ValidationError(f"Must be a whole number from 1 to {maximum}.")
+        return value
+
+    return parse
+
+
+def _storable(text: str) -> bool:
+    # PostgreSQL's jsonb cannot hold NUL, and UTF-8 cannot encode a lone surrogate.
+    return not any(c == "\x00" or "\ud800" <= c <= "\udfff" for c in text)
 
 
 def _boolean(value: Any) -> bool:
@@ -45,7 +57,9 @@ def _boolean(value: Any) -> bool:
 
 
 def _string_list(value: Any) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+    if not isinstance(value, list) or not all(
+        isinstance(v, str) and v and _storable(v) for v in value
+    ):
         raise ValidationError("Must be a list of non-empty strings.")
     return value
 
@@ -56,7 +70,13 @@ def _bank_account(value: Any) -> dict[str, str]:
         raise ValidationError(f"Must be an object with {', '.join(sorted(required))}.")
     if not all(isinstance(value[k], str) and value[k] for k in required):
         raise ValidationError("Bank account fields must be non-empty strings.")
+    if not all(_storable(v) for v in value.values() if isinstance(v, str)):
+        raise ValidationError("Bank account fields cannot hold NUL or lone surrogate characters.")
     return value
+
+
+MINUTES_IN_A_WEEK = 7 * 24 * 60
+DAYS_IN_TEN_YEARS = 3650
 
 
 @dataclass(frozen=True)
@@ -68,17 +88,19 @@ class SettingSpec:
 
 REGISTRY: dict[str, SettingSpec] = {
     "checkout.lock_ttl_minutes": SettingSpec(
-        30, _positive_int, "Minutes a gateway checkout (card, transfer via gateway) holds stock."
+        30,
+        _whole_number_up_to(MINUTES_IN_A_WEEK),
+        "Minutes a gateway checkout (card, transfer via gateway) holds stock.",
     ),
     "checkout.unpaid_order_expiry_hours": SettingSpec(
         24,
-        _positive_int,
+        _whole_number_up_to(24 * 90),
         "Hours an unpaid order waits before it is cancelled as expired. "
         "Bank-transfer orders hold their stock this long.",
     ),
     "checkout.payment_window_minutes": SettingSpec(
         20,
-        _positive_int,
+        _whole_number_up_to(24 * 60),
         "When a customer starts paying, stock locks are extended to at least "
         "this many minutes so a slow 3-D Secure or USSD payment keeps its stock.",
     ),
@@ -91,18 +113,22 @@ REGISTRY: dict[str, SettingSpec] = {
         True, _boolean, "Refund automatically when a payment lands after its stock was sold."
     ),
     "payments.reconcile_after_minutes": SettingSpec(
-        15, _positive_int, "Pending payments older than this are verified with the gateway."
+        15,
+        _whole_number_up_to(MINUTES_IN_A_WEEK),
+        "Pending payments older than this are verified with the gateway.",
     ),
     "ops.archive_after_days": SettingSpec(
-        90, _positive_int, "Finished orders older than this are archived."
+        90, _whole_number_up_to(DAYS_IN_TEN_YEARS), "Finished orders older than this are archived."
     ),
     "ops.redrive_webhooks_after_minutes": SettingSpec(
         5,
-        _positive_int,
+        _whole_number_up_to(MINUTES_IN_A_WEEK),
         "Verified webhook events still unprocessed after this many minutes are queued again.",
     ),
     "ops.purge_webhooks_after_days": SettingSpec(
-        30, _positive_int, "Processed webhook events older than this are deleted."
+        30,
+        _whole_number_up_to(DAYS_IN_TEN_YEARS),
+        "Processed webhook events older than this are deleted.",
     ),
     "bank_transfer.account": SettingSpec(
         {

@@ -126,7 +126,7 @@ def test_admin_platform_setting_is_validated_and_saved_through_the_registry(admi
         {"key": "checkout.lock_ttl_minutes", "value": "-5"},
     )
     assert refused.status_code == 200
-    assert b"Must be a positive whole number." in refused.content
+    assert b"Must be a whole number from 1 to 10080." in refused.content
     assert not PlatformSetting.objects.exists()
 
     saved = admin_client.post(
@@ -196,3 +196,21 @@ def test_admin_list_filter_with_a_nul_character_is_refused_like_a_bad_filter(adm
     response = admin_client.get(url)
     assert response.status_code == 302
     assert response["Location"].endswith("?e=1")
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("fresh_settings_cache")
+@pytest.mark.parametrize(
+    "value",
+    ["[" * 5000, "1" + "0" * 5000, '["cod\\u0000"]'],
+    ids=["nested too deeply", "integer too long", "nul character"],
+)
+def test_admin_platform_setting_refuses_json_python_or_postgresql_cannot_take(admin_client, value):
+    response = admin_client.post(
+        "/admin/shop/platformsetting/add/",
+        {"key": "checkout.allowed_payment_methods", "value": value},
+    )
+
+    assert response.status_code == 200  # the form again, with its error
+    assert b"errorlist" in response.content
+    assert not PlatformSetting.objects.exists()

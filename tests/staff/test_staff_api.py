@@ -327,3 +327,26 @@ def test_a_refund_key_of_64_characters_is_kept_and_repeats_return_the_first_refu
     assert list(
         Refund.objects.filter(payment__order=order).values_list("idempotency_key", flat=True)
     ) == [key]
+
+
+@pytest.mark.parametrize(
+    ("action", "body", "staff"),
+    [
+        ("status", '{"to_state": "\\ud800"}', "support_user"),
+        ("refund", '{"reason": "r", "lines": {"\\ud800": "x"}}', "finance_user"),
+    ],
+    ids=["choice echoed back", "dict key echoed back"],
+)
+def test_a_lone_surrogate_echoed_in_a_validation_error_is_still_answered(
+    buyer, stocked_product, request, action, body, staff
+):
+    order = paid_order(buyer, stocked_product)
+
+    response = client_for(request.getfixturevalue(staff)).post(
+        url(order.pk, action), body, content_type="application/json"
+    )
+
+    assert (response.status_code, error_code(response)) == (400, "validation_error")
+    assert b"\\ud800" in response.content  # escaped: a lone surrogate has no UTF-8 form
+    order.refresh_from_db()
+    assert (order.state, order.amount_refunded) == (S.PAID, Decimal("0.00"))

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Sum
 
 from config.errors import DomainError
@@ -118,15 +118,9 @@ def _reserve_refund(
 ) -> tuple[Refund, bool]:
     with transaction.atomic():
         order = lock_order(order_id)
-        if idempotency_key:
-            earlier = Refund.objects.filter(idempotency_key=idempotency_key).first()
-            if earlier is not None:
-                if earlier.payment.order_id != order.pk:
-                    raise RefundNotAllowed(
-                        "This idempotency key was used for another order's refund.",
-                        details={"idempotency_key": idempotency_key},
-                    )
-                return earlier, False
+        earlier = _earlier_refund(idempotency_key, order)
+        if earlier is not None:
+            return earlier, False
         if order.state == OrderState.DISPUTED:
             raise RefundHeldByDispute(details={"order_id": order.pk})
         if order.payment_status not in (PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED):
@@ -151,19 +145,45 @@ def _reserve_refund(
         if payment is None:
             # Offline methods (bank transfer, COD) have no gateway attempt: one manual record.
             payment = _offline_payment(order)
-        refund = Refund.objects.create(
-            payment=payment,
-            amount=amount,
-            currency=order.currency,
-            reason=reason[:300],
-            manual=manual,
-            requested_by=actor if getattr(actor, "pk", None) else None,
-            restock_lines={str(i): q for i, (_, q, _) in item_units.items()} if restock else {},
-            idempotency_key=idempotency_key or uuid.uuid4().hex,
-        )
+        try:
+            with transaction.atomic():  # a savepoint: the key may be taken meanwhile
+                refund = Refund.objects.create(
+                    payment=payment,
+                    amount=amount,
+                    currency=order.currency,
+                    reason=reason[:300],
+                    manual=manual,
+                    requested_by=actor if getattr(actor, "pk", None) else None,
+                    restock_lines=(
+                        {str(i): q for i, (_, q, _) in item_units.items()} if restock else {}
+                    ),
+                    idempotency_key=idempotency_key or uuid.uuid4().hex,
+                )
+        except IntegrityError:
+            # Only this order is locked, so a refund of another order may have taken the same
+            # key since the check above; the unique constraint waited for it to commit.
+            earlier = _earlier_refund(idempotency_key, order)
+            if earlier is None:
+                raise
+            return earlier, False
         if manual:
             complete_refund(order=order, refund=refund, payload={"manual": True})
     return refund, True
+
+
+def _earlier_refund(idempotency_key: str | None, order: Order) -> Refund | None:
+    """The refund already made with this key, if it is this order's; refused if another's."""
+    if not idempotency_key:
+        return None
+    earlier = (
+        Refund.objects.filter(idempotency_key=idempotency_key).select_related("payment").first()
+    )
+    if earlier is not None and earlier.payment.order_id != order.pk:
+        raise RefundNotAllowed(
+            "This idempotency key was used for another order's refund.",
+            details={"idempotency_key": idempotency_key},
+        )
+    return earlier
 
 
 def _items_for_lines(order: Order, lines: Mapping[int, int]) -> dict[int, tuple[int, int, Decimal]]:

@@ -64,3 +64,41 @@ def test_four_full_refunds_refund_once(buyer, stocked_product, finance_user, sup
     assert set(outcomes) - {"refunded"} <= {"refund_exceeds_refundable", "refund_not_allowed"}
     order = Order.objects.get(pk=order.pk)
     assert (order.amount_refunded, order.state) == (Decimal("5000.00"), "refunded")
+
+
+def test_one_idempotency_key_sent_for_two_orders_at_once_refunds_one_order(
+    buyer, stocked_product, finance_user
+):
+    orders = [paid_order(buyer, stocked_product), paid_order(buyer, stocked_product)]
+    barrier = threading.Barrier(4)
+    outcomes: list[str] = []
+
+    def refund(order_id: int) -> None:
+        try:
+            barrier.wait(timeout=10)
+            staff.refund(
+                order_id=order_id,
+                amount=Decimal("100.00"),
+                lines=None,
+                restock=False,
+                reason="double-clicked form",
+                actor=finance_user,
+                idempotency_key="same-key",
+            )
+            outcomes.append("refunded")
+        except DomainError as error:
+            outcomes.append(error.code)
+        except Exception as error:  # the bug this guards against: a database error, a 500
+            outcomes.append(type(error).__name__)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=refund, args=(o.pk,)) for o in orders * 2]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert sorted(outcomes) == ["refund_not_allowed", "refund_not_allowed", "refunded", "refunded"]
+    refunded = [Order.objects.get(pk=o.pk).amount_refunded for o in orders]
+    assert sorted(refunded) == [Decimal("0.00"), Decimal("100.00")]

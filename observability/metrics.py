@@ -174,5 +174,10 @@ def render_metrics(accept_header: str | None) -> tuple[bytes, str]:
         multiprocess.MultiProcessCollector(process_registry)
     else:
         process_registry = REGISTRY
-    encoder, content_type = choose_encoder(accept_header or "")
+    try:
+        encoder, content_type = choose_encoder(accept_header or "")
+    except (TypeError, ValueError):
+        # prometheus_client compares the OpenMetrics version it was sent without checking it
+        # ("version=1.x" raised); a scraper that asks oddly gets the plain text format.
+        encoder, content_type = choose_encoder("")
     return encoder(_Registries(process_registry, ScrapeTimeCollector())), content_type

@@ -73,6 +73,28 @@ def test_the_right_token_reads_the_metrics(client):
     assert b"# TYPE http_requests_total counter" in response.content
 
 
+@override_settings(METRICS_TOKEN=METRICS_TOKEN, METRICS_ALLOWED_IPS=[])
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("accept", "content_type"),
+    [
+        ("application/openmetrics-text; version=1.0.0", "application/openmetrics-text"),
+        ("application/openmetrics-text; version=1.x", "text/plain"),
+        ("application/openmetrics-text; version=abc", "text/plain"),
+    ],
+)
+def test_the_exposition_format_follows_accept_and_an_odd_version_gets_plain_text(
+    client, accept, content_type
+):
+    response = client.get(
+        "/metrics", HTTP_AUTHORIZATION=f"Bearer {METRICS_TOKEN}", HTTP_ACCEPT=accept
+    )
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith(content_type)
+    assert b"# TYPE http_requests" in response.content
+
+
 @override_settings(METRICS_TOKEN="", METRICS_ALLOWED_IPS=["10.20.0.0/16", "192.0.2.7"])
 @pytest.mark.django_db
 @pytest.mark.parametrize(

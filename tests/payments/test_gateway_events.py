@@ -146,6 +146,25 @@ def test_refund_before_the_charge_success_is_deferred_then_applies(product):
     )
 
 
+@pytest.mark.parametrize("amount", ["0.00", "-100.00"])
+def test_a_signed_refund_of_no_money_books_nothing_and_flags_the_order(product, amount):
+    order, [payment] = pending_order(product)
+    apply_gateway_event(event=event("charge_succeeded", payment))
+    refund_event = event(
+        "refund_processed",
+        payment,
+        amount=amount,
+        refund=RefundInfo(gateway_refund_id="re_odd", refund_reference=None, status="processed"),
+    )
+
+    assert apply_gateway_event(event=refund_event) == "refund_amount_invalid"
+
+    order.refresh_from_db()
+    assert (order.state, order.payment_status) == ("paid", "paid")
+    assert (order.needs_attention, order.attention_reason) == (True, "refund_amount_invalid")
+    assert not Refund.objects.exists()
+
+
 def test_refund_failed_is_recorded_and_flagged(product):
     order, [payment] = pending_order(product)
     apply_gateway_event(event=event("charge_succeeded", payment))

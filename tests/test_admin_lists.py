@@ -28,3 +28,37 @@ def test_a_nul_character_in_a_list_filter_is_refused_like_a_bad_filter(admin_cli
 
     assert response.status_code == 302
     assert response["Location"].endswith("?e=1")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/orders/order/?number__regex=[",
+        "/admin/shop/user/?email__range=a,b",
+        "/admin/notifications/notification/?created_at__year=9999",
+        "/admin/observability/auditevent/?at__year=9999&at__month=12&at__day=31",
+    ],
+    ids=["invalid regex", "range of the wrong shape", "year 9999", "last day of 9999"],
+)
+def test_a_lookup_the_database_or_the_date_hierarchy_refuses_is_a_bad_filter(admin_client, url):
+    response = admin_client.get(url)
+
+    assert response.status_code == 302
+    assert response["Location"].endswith("?e=1")
+
+
+def test_a_bulk_action_on_ids_that_are_not_ids_changes_nothing(admin_client):
+    from tests.factories import OrderFactory
+
+    order = OrderFactory(state="paid", payment_status="paid")
+
+    response = admin_client.post(
+        "/admin/orders/order/",
+        {"action": "bulk_mark_processing", "_selected_action": ["x", str(order.pk)], "index": 0},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    assert b"The selected items are not valid; nothing was changed." in response.content
+    order.refresh_from_db()
+    assert order.state == "paid"  # the valid id in the forged form was not moved either

@@ -136,3 +136,29 @@ def test_a_failing_check_or_write_fails_the_block_and_the_transaction_keeps_noth
     with pytest.raises(IntegrityError), transaction.atomic(), sql.combined_writes():
         sql.insert([_held_notification("fine"), _held_notification("taken")])
     assert list(Notification.objects.values_list("dedup_key", flat=True)) == ["taken"]
+
+
+@pytest.mark.django_db
+def test_combined_writes_travel_with_numbered_placeholders_that_psycopg_need_not_parse():
+    # Bigger than psycopg's cache for converted statements (4 kB, 50 parameters): numbered
+    # once by us, the statement is sent as written, with its values in their places.
+    rows = [_held_notification(f"n{i}") for i in range(8)]
+    sent: list[str] = []
+
+    def record(execute, statement, params, many, context):
+        sent.append(statement)
+        return execute(statement, params, many, context)
+
+    with connection.execute_wrapper(record), transaction.atomic(), sql.combined_writes():
+        sql.insert(rows)
+    (combined,) = [s for s in sent if s.startswith("WITH")]
+    assert "%s" not in combined
+    assert f"${len(rows) * len(Notification._meta.concrete_fields)}" in combined
+    stored = dict(Notification.objects.values_list("pk", "dedup_key"))
+    assert stored == {row.pk: row.dedup_key for row in rows}
+
+
+def test_only_plain_placeholders_can_be_numbered():
+    assert sql._numbered("UPDATE t SET a = %s WHERE b = %s") == "UPDATE t SET a = $1 WHERE b = $2"
+    with pytest.raises(ValueError, match="only %s"):
+        sql._numbered("SELECT %s WHERE a LIKE 'x%%'")

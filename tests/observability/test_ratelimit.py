@@ -101,6 +101,15 @@ def test_counters_expire_in_redis_after_their_window():
     assert 0 < client.ttl(keys[0]) <= 120
 
 
+def test_counting_goes_on_after_redis_forgets_its_scripts():
+    # A restarted or failed-over Redis has no scripts loaded: the next hit loads it again.
+    limiter = RateLimiter(clock=FakeClock(start=60.0 * secrets.randbelow(10**9)))
+    ident, rate = fresh_ident(), Rate(limit=5, window_seconds=60)
+    assert limiter.hit(scope="flush", ident=ident, rate=rate).count == 1
+    caches["default"]._cache.get_client(write=True).script_flush()
+    assert limiter.hit(scope="flush", ident=ident, rate=rate).count == 2
+
+
 def test_concurrent_requests_never_exceed_the_limit():
     limiter = RateLimiter(clock=FakeClock(start=60.0 * secrets.randbelow(10**9)))
     ident, rate = fresh_ident(), Rate(limit=10, window_seconds=60)

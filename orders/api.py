@@ -24,7 +24,7 @@ from orders.serializers import (
     OrderOutputSerializer,
     OrderSummarySerializer,
 )
-from orders.services import cancel_order, place_order
+from orders.services import cancel_order, place_order_once
 from orders.services.checkout import PlacedOrder
 from orders.states import ActorType, OrderState
 
@@ -91,45 +91,31 @@ class CheckoutApi(APIView):
         key = idempotency.validate_key(request.headers.get("Idempotency-Key"))
         data = CheckoutInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        claim = idempotency.claim_key(
-            customer=request.user, key=key, fingerprint=idempotency.fingerprint(request.data)
-        )
-        if isinstance(claim, idempotency.Replay):
-            return Response(
-                claim.body, status=claim.status, headers={"Idempotent-Replayed": "true"}
-            )
-
-        stored: dict[str, Any] = {}
-
-        def complete(placed: PlacedOrder) -> None:
-            stored["body"] = render_placed_order(placed)
-            idempotency.complete_key(
-                claim=claim, status=status.HTTP_201_CREATED, body=stored["body"], order=placed.order
-            )
-
         params = data.validated_data
-        try:
-            placed = place_order(
-                customer=request.user,
-                payment_method=params["payment_method"],
-                address_id=params.get("address_id"),
-                new_address=params.get("address"),
-                save_address=params["save_address"],
-                expected_total=params.get("expected_total"),
-                note=params["note"],
-                on_placed=complete,
+        outcome = place_order_once(
+            customer=request.user,
+            key=key,
+            fingerprint=idempotency.fingerprint(request.data),
+            render=render_placed_order,
+            payment_method=params["payment_method"],
+            address_id=params.get("address_id"),
+            new_address=params.get("address"),
+            save_address=params["save_address"],
+            expected_total=params.get("expected_total"),
+            note=params["note"],
+        )
+        if isinstance(outcome, idempotency.Replay):
+            return Response(
+                outcome.body, status=outcome.status, headers={"Idempotent-Replayed": "true"}
             )
-        except BaseException:
-            idempotency.release_key(claim=claim)
-            raise
-
-        start = placed.payment_method.start_after_commit
+        body = outcome.body
+        start = outcome.placed.payment_method.start_after_commit
         if start is not None:
             # Gateways: the payment intent is created after commit, outside any transaction.
-            stored["body"]["payment"] = idempotency.as_json(start(placed.order))
+            body["payment"] = idempotency.as_json(start(outcome.placed.order))
             with transaction.atomic():
-                IdempotencyKey.objects.filter(pk=claim.key_id).update(response_body=stored["body"])
-        return Response(stored["body"], status=status.HTTP_201_CREATED)
+                IdempotencyKey.objects.filter(pk=outcome.claim.key_id).update(response_body=body)
+        return Response(body, status=status.HTTP_201_CREATED)
 
 
 class OrderListApi(APIView):

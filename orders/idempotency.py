@@ -1,6 +1,8 @@
 """Idempotency-Key handling for checkout, as Stripe and the IETF draft describe it.
 
-A key is claimed by inserting its row in a short transaction of its own: the unique
+Checkout reads the key's row first (``lookup`` + ``settle``, with its cart read): a stored
+response replays, whatever the cart holds now. A key is claimed by inserting its row in a
+short transaction of its own: the unique
 (customer, key) constraint decides a race, so of two simultaneous requests exactly one wins and
 the other sees the row (409 while it is in progress). The winner completes the row with its
 response inside the same transaction that creates the order, so "order exists" and "key
@@ -103,25 +105,56 @@ def claim_key(
             return Claim(key_id=row.pk)
         except IntegrityError:
             pass
-        existing = IdempotencyKey.objects.filter(customer=customer, scope=scope, key=key).first()
-        if existing is None:
-            continue  # given back between our insert and our read
-        expired = existing.created_at <= now - KEY_LIFETIME
-        abandoned = (
-            existing.status == IdempotencyKey.Status.IN_PROGRESS
-            and existing.created_at <= now - ABANDONED_AFTER
-        )
-        if expired or abandoned:
-            IdempotencyKey.objects.filter(
-                pk=existing.pk, status=existing.status, created_at=existing.created_at
-            ).delete()
-            continue
-        if existing.fingerprint != fingerprint:
-            raise IdempotencyKeyReused()
-        if existing.status == IdempotencyKey.Status.IN_PROGRESS:
-            raise RequestInProgress()
-        return Replay(status=existing.response_status or 200, body=existing.response_body or {})
+        statement, params = lookup(customer=customer, key=key, scope=scope)
+        replay = settle(sql.fetch_all(statement, params), fingerprint=fingerprint, now=now)
+        if replay is not None:
+            return replay
+        # Free again (given back, or an expired or abandoned row deleted): claim again.
     raise RequestInProgress()
+
+
+_LOOKUP_FIELDS = ("id", "fingerprint", "status", "created_at", "response_status", "response_body")
+
+
+@cache
+def _lookup_sql() -> str:
+    model = IdempotencyKey
+    return (
+        f"SELECT {sql.columns(model, _LOOKUP_FIELDS)} FROM {sql.table(model)} "  # noqa: S608
+        f"WHERE {sql.column(model, 'customer')} = %s AND {sql.column(model, 'scope')} = %s "
+        f"AND {sql.column(model, 'key')} = %s"
+    )
+
+
+def lookup(*, customer: Any, key: str, scope: str = "checkout") -> tuple[str, list[Any]]:
+    """The read of the key's row, as a statement and its parameters: its rows go to
+    ``settle``. A caller may send it with reads of its own (``sql.fetch_many``)."""
+    return _lookup_sql(), [customer.pk, scope, key]
+
+
+def settle(rows: list[tuple], *, fingerprint: str, now: datetime) -> Replay | None:
+    """What a request must answer given its key's row as ``lookup`` read it: the stored
+    response to replay, or None when the key is free (never used, or its row had expired or
+    was abandoned and is now deleted) and the request may go on to ``claim_key``.
+
+    Raises ``IdempotencyKeyReused`` (another body) or ``RequestInProgress``."""
+    if not rows:
+        return None
+    pk, stored_fingerprint, status, created_at, response_status, response_body = rows[0]
+    created_at = sql.datetime_from_db(created_at)
+    expired = created_at <= now - KEY_LIFETIME
+    abandoned = status == IdempotencyKey.Status.IN_PROGRESS and created_at <= now - ABANDONED_AFTER
+    if expired or abandoned:
+        IdempotencyKey.objects.filter(pk=pk, status=status, created_at=created_at).delete()
+        return None
+    if stored_fingerprint != fingerprint:
+        raise IdempotencyKeyReused()
+    if status == IdempotencyKey.Status.IN_PROGRESS:
+        raise RequestInProgress()
+    body = IdempotencyKey._meta.get_field("response_body").from_db_value(
+        response_body, None, connection
+    )
+    return Replay(status=response_status or 200, body=body or {})
 
 
 def _insert_claim(

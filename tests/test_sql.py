@@ -1,6 +1,6 @@
 """config.sql.insert: the checkout's INSERTs, with what bulk_create would have stored."""
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 from django.db import IntegrityError, connection, transaction
@@ -162,3 +162,20 @@ def test_only_plain_placeholders_can_be_numbered():
     assert sql._numbered("UPDATE t SET a = %s WHERE b = %s") == "UPDATE t SET a = $1 WHERE b = $2"
     with pytest.raises(ValueError, match="only %s"):
         sql._numbered("SELECT %s WHERE a LIKE 'x%%'")
+
+
+@pytest.mark.django_db
+def test_fetch_many_answers_each_read_in_order_in_one_statement_each():
+    reads = [("SELECT %s::int", [1]), ("SELECT %s::text UNION ALL SELECT %s::text", ["a", "b"])]
+    with CaptureQueriesContext(connection) as captured:
+        assert sql.fetch_many(reads) == [[(1,)], [("a",), ("b",)]]
+    assert len(captured.captured_queries) == 2
+
+
+def test_timestamps_read_from_sqlite_come_back_aware_in_utc():
+    aware = timezone.now()
+    naive_utc = aware.astimezone(UTC).replace(tzinfo=None)
+    assert sql.datetime_from_db(aware) is aware
+    assert sql.datetime_from_db(naive_utc) == aware
+    assert sql.datetime_from_db(naive_utc.isoformat(sep=" ")) == aware
+    assert sql.datetime_from_db(None) is None

@@ -1,6 +1,6 @@
 """Order operations. Import from here: ``from orders.services import mark_paid``."""
 
-from orders.services.checkout import PlacedOrder, place_order
+from orders.services.checkout import PlacedOnce, PlacedOrder, place_order, place_order_once
 from orders.services.lifecycle import (
     PaymentMismatch,
     accept_cash_on_delivery,
@@ -27,6 +27,7 @@ from orders.services.maintenance import archivable_orders, archive_finished_orde
 
 __all__ = [
     "PaymentMismatch",
+    "PlacedOnce",
     "PlacedOrder",
     "accept_cash_on_delivery",
     "archivable_orders",
@@ -45,6 +46,7 @@ __all__ = [
     "mark_shipped",
     "open_dispute",
     "place_order",
+    "place_order_once",
     "record_cash_collected",
     "refund_order",
     "resolve_dispute",

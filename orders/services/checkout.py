@@ -1,8 +1,9 @@
 """Placing an order from the customer's cart.
 
 Lock-free work first: one read of the cart, its products and the delivery address (on
-PostgreSQL it also draws the new rows' ids), the settings, the totals and, near a sell-out, an
-early refusal. Then one short transaction: the order, its items, its event, its messages, the
+PostgreSQL it also draws the new rows' ids; ``place_order_once`` reads the Idempotency-Key's row
+in the same round trip), the settings, the totals and, near a sell-out, an early refusal.
+Then one short transaction: the order, its items, its event, its messages, the
 emptied cart lines and the completed idempotency key (one statement on PostgreSQL, see
 ``config.sql.combined_writes``), and last the stock: lock the product rows in id order, check
 and hold (one statement on PostgreSQL, ``inventory.locks.lock_and_hold``). Prices are verified
@@ -15,6 +16,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal
 from functools import cache
+from http import HTTPStatus
 from typing import Any
 
 from django.db import connection, transaction
@@ -25,6 +27,7 @@ from inventory import services as inventory
 from inventory.locks import LockedProduct
 from inventory.models import StockHold
 from inventory.selectors import active_held_sql
+from orders import idempotency
 from orders.errors import CartEmpty, PriceChanged
 from orders.events import record_event
 from orders.models import Order, OrderEvent, OrderItem
@@ -84,7 +87,7 @@ def place_order(
 
     ``new_address`` must already be validated (shop's ``AddressInputSerializer``); with
     ``save_address`` it is also added to the customer's address book. ``on_placed`` runs inside
-    the transaction once the order is written: the API stores the idempotent response with it.
+    the transaction once the order is written.
 
     The product rows are locked last, so they are held only for the stock check and the lock
     insert (one statement on PostgreSQL) and the commit, not for the order's own writes: that
@@ -96,7 +99,106 @@ def place_order(
     """
     method = get_payment_method(payment_method)
     now = timezone.now()
-    cart = _read_cart(customer, address_id if new_address is None else None, now)
+    read = _cart_read(customer, address_id if new_address is None else None, now)
+    cart = _parse_cart(sql.fetch_all(*read))
+    order = _prepare(cart, customer, method, now, address_id, new_address, expected_total, note)
+    return _write(order, save_address=save_address, on_placed=on_placed)
+
+
+@dataclass(frozen=True)
+class PlacedOnce:
+    placed: PlacedOrder
+    claim: idempotency.Claim
+    body: dict[str, Any]  # the response stored with the key, replayed on a retry
+
+
+def place_order_once(
+    *,
+    customer: Any,
+    key: str,
+    fingerprint: str,
+    render: Callable[[PlacedOrder], dict[str, Any]],
+    payment_method: str,
+    address_id: int | None = None,
+    new_address: Mapping[str, Any] | None = None,
+    save_address: bool = False,
+    expected_total: Decimal | None = None,
+    note: str = "",
+) -> PlacedOnce | idempotency.Replay:
+    """``place_order`` under an Idempotency-Key (``orders.idempotency``): the first request
+    with ``key`` places the order and stores ``render(placed)`` with the key in the same
+    transaction; a retry with the same ``fingerprint`` gets the stored response back.
+
+    The key's row is read with the cart, in one round trip. A request refused on that read
+    alone (an empty cart, a product sold out, a price that moved…) claims no key, so it
+    writes nothing at all: after a sell-out that is every further buyer. Otherwise the key is
+    claimed (committed at once, so a concurrent retry answers ``request_in_progress``) before
+    the order's transaction, and given back if that fails.
+
+    Raises what ``place_order`` raises, and ``IdempotencyKeyReused`` or ``RequestInProgress``.
+    """
+    now = timezone.now()
+    key_read = idempotency.lookup(customer=customer, key=key)
+    cart_read = _cart_read(customer, address_id if new_address is None else None, now)
+    key_rows, cart_rows = sql.fetch_many([key_read, cart_read])
+    replay = idempotency.settle(key_rows, fingerprint=fingerprint, now=now)
+    if replay is not None:
+        return replay
+    method = get_payment_method(payment_method)
+    cart = _parse_cart(cart_rows)
+    order = _prepare(cart, customer, method, now, address_id, new_address, expected_total, note)
+    claim = idempotency.claim_key(customer=customer, key=key, fingerprint=fingerprint, now=now)
+    if isinstance(claim, idempotency.Replay):  # a request with the key finished meanwhile
+        return claim
+    stored: dict[str, Any] = {}
+
+    def complete(placed: PlacedOrder) -> None:
+        stored["body"] = render(placed)
+        idempotency.complete_key(
+            claim=claim, status=HTTPStatus.CREATED.value, body=stored["body"], order=placed.order
+        )
+
+    try:
+        placed = _write(order, save_address=save_address, on_placed=complete)
+    except BaseException:
+        idempotency.release_key(claim=claim)
+        raise
+    return PlacedOnce(placed=placed, claim=claim, body=stored["body"])
+
+
+@dataclass(frozen=True)
+class _NewOrder:
+    """An order checked against the cart read, ready to be written."""
+
+    cart: "_Cart"
+    customer: Any
+    method: PaymentMethod
+    now: datetime
+    number: str
+    currency: str
+    subtotal: Decimal
+    shipping: Decimal
+    discount: Decimal
+    total: Decimal
+    expected_total: Decimal | None
+    address_snapshot: dict[str, str]
+    new_address: Mapping[str, Any] | None
+    note: str
+    order_expires_at: datetime | None
+    lock_expires_at: datetime | None
+
+
+def _prepare(
+    cart: "_Cart",
+    customer: Any,
+    method: PaymentMethod,
+    now: datetime,
+    address_id: int | None,
+    new_address: Mapping[str, Any] | None,
+    expected_total: Decimal | None,
+    note: str,
+) -> _NewOrder:
+    """Every check the lock-free read allows, before anything is written."""
     quantities, products = cart.quantities, cart.products
     currency = _check_sellable(products)
     subtotal = sum((products[pid].price * qty for pid, qty in quantities.items()), ZERO)
@@ -106,30 +208,50 @@ def place_order(
         raise _price_changed(expected_total, total, currency)
     address_snapshot = _address_snapshot(cart, address_id, new_address)
     _refuse_early_when_sold_out(cart)
-
-    number = new_order_number()
     order_expires_at = method.order_expires_at(now)
-    lock_expires_at = method.lock_expires_at(now, order_expires_at)
+    return _NewOrder(
+        cart=cart,
+        customer=customer,
+        method=method,
+        now=now,
+        number=new_order_number(),
+        currency=currency,
+        subtotal=subtotal,
+        shipping=shipping,
+        discount=discount,
+        total=total,
+        expected_total=expected_total,
+        address_snapshot=address_snapshot,
+        new_address=new_address,
+        note=note,
+        order_expires_at=order_expires_at,
+        lock_expires_at=method.lock_expires_at(now, order_expires_at),
+    )
 
-    new_ids = cart.new_ids
+
+def _write(
+    new: _NewOrder, *, save_address: bool, on_placed: Callable[[PlacedOrder], None] | None
+) -> PlacedOrder:
+    cart, method, new_ids = new.cart, new.method, new.cart.new_ids
+    quantities, products = cart.quantities, cart.products
     with transaction.atomic():
-        if new_address is not None and save_address:
-            address_create(customer=customer, data=dict(new_address))
+        if new.new_address is not None and save_address:
+            address_create(customer=new.customer, data=dict(new.new_address))
         order = Order(
             id=new_ids.order if new_ids else None,
-            number=number,
-            customer=customer,
+            number=new.number,
+            customer=new.customer,
             payment_status=method.initial_payment_status,
             payment_method=method.code,
-            currency=currency,
-            subtotal=subtotal,
-            shipping=shipping,
-            discount=discount,
-            total=total,
-            shipping_address=address_snapshot,
-            note=note,
-            expires_at=order_expires_at,
-            created_at=now,
+            currency=new.currency,
+            subtotal=new.subtotal,
+            shipping=new.shipping,
+            discount=new.discount,
+            total=new.total,
+            shipping_address=new.address_snapshot,
+            note=new.note,
+            expires_at=new.order_expires_at,
+            created_at=new.now,
         )
         items = [
             OrderItem(
@@ -148,12 +270,12 @@ def place_order(
         # PostgreSQL: the order's six writes (one statement) and lock-check-hold (one
         # statement) in one round trip.
         with sql.combined_writes():
-            _write_order(placed, cart, new_ids, lock_expires_at, on_placed)
+            _write_order(placed, cart, new_ids, new.lock_expires_at, on_placed)
             # Last: lock the product rows (ascending id), check and hold the stock.
             locked = inventory.reserve(
-                lines=quantities, owner=number, expires_at=lock_expires_at, now=now
+                lines=quantities, owner=new.number, expires_at=new.lock_expires_at, now=new.now
             )
-        _verify_unchanged(products, locked, quantities, expected_total or total)
+        _verify_unchanged(products, locked, quantities, new.expected_total or new.total)
     return placed
 
 
@@ -214,10 +336,14 @@ class _Cart:
     new_ids: _NewIds | None  # PostgreSQL only
 
 
-def _read_cart(customer: Any, address_id: int | None, now: datetime) -> _Cart:
-    draw_ids = connection.vendor == "postgresql"
+def _cart_read(customer: Any, address_id: int | None, now: datetime) -> tuple[str, list[Any]]:
+    """The cart read as a statement and its parameters (for ``_parse_cart``)."""
     at = connection.ops.adapt_datetimefield_value(now)  # as the ORM stores expires_at
-    rows = sql.fetch_all(_cart_sql(draw_ids), [at, address_id, customer.pk])
+    return _cart_sql(connection.vendor == "postgresql"), [at, address_id, customer.pk]
+
+
+def _parse_cart(rows: list[tuple]) -> _Cart:
+    draw_ids = connection.vendor == "postgresql"
     if not rows:
         raise CartEmpty()
     quantities: dict[int, int] = {}

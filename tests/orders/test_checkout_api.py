@@ -160,6 +160,28 @@ def test_replay_with_same_key_and_body_returns_first_response(
     assert InventoryLock.objects.count() == 1
 
 
+def test_a_retry_after_the_sell_out_replays_the_order_it_placed(customer, customer_client, address):
+    # The retry finds an empty cart and no stock left: the key is settled before either.
+    last_one = ProductFactory(stock=1)
+    fill_cart(customer, [(last_one, 1)])
+    body = {"payment_method": "bank_transfer", "address_id": address.pk}
+    first = checkout(customer_client, body)
+    assert first.status_code == 201
+    second = checkout(customer_client, body)
+    assert second.status_code == 201
+    assert second["Idempotent-Replayed"] == "true"
+    assert second.json() == first.json()
+    assert Order.objects.count() == 1
+
+
+def test_a_checkout_refused_on_the_cart_leaves_no_key_behind(customer, customer_client, address):
+    sold_out = ProductFactory(stock=0)
+    fill_cart(customer, [(sold_out, 1)])
+    response = checkout(customer_client, {"payment_method": "cod", "address_id": address.pk})
+    assert response.json()["error"]["code"] == "insufficient_stock"
+    assert not IdempotencyKey.objects.exists()
+
+
 def test_same_key_with_another_body_is_refused(customer, customer_client, address, cream):
     fill_cart(customer, [(cream, 2)])
     checkout(customer_client, {"payment_method": "bank_transfer", "address_id": address.pk})

@@ -14,7 +14,7 @@ checkout's six writes and its lock-check-hold cost one.
 """
 
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC
@@ -181,23 +181,6 @@ def fetch_all(sql: str, params: Sequence[Any] = ()) -> list[tuple]:
 def fetch_one(sql: str, params: Sequence[Any] = ()) -> tuple | None:
     rows = fetch_all(sql, params)
     return rows[0] if rows else None
-
-
-def fetch_many(reads: Sequence[tuple[str, Sequence[Any]]]) -> list[list[tuple]]:
-    """The rows of each read, in order. On PostgreSQL they travel in one pipeline (one round
-    trip), outside a transaction in one implicit transaction, so they see one another's
-    writes only as sequential statements would. Writes held by ``combined_writes()`` go
-    first."""
-    _send_held()
-    if connection.vendor != "postgresql":
-        return [fetch_all(statement, params) for statement, params in reads]
-    connection.ensure_connection()
-    with ExitStack() as stack:
-        cursors = [stack.enter_context(connection.cursor()) for _ in reads]
-        with connection.wrap_database_errors, connection.connection.pipeline():
-            for cursor, (statement, params) in zip(cursors, reads, strict=True):
-                cursor.execute(statement, params)
-        return [cursor.fetchall() for cursor in cursors]
 
 
 def _fetch_after(writes: list[_HeldWrite], sql: str, params: Sequence[Any]) -> list[tuple]:

@@ -31,6 +31,7 @@ from orders.errors import (
 )
 from orders.models import IdempotencyKey, Order
 
+CHECKOUT = "checkout"  # the scope of checkout's keys
 KEY_LIFETIME = timedelta(hours=24)
 # A claim older than this is from a process that died mid-request (its transaction rolled
 # back); it may be taken over. Completion checks the claim is still ours, so this is safe.
@@ -85,7 +86,7 @@ def claim_key(
     customer: Any,
     key: str,
     fingerprint: str,
-    scope: str = "checkout",
+    scope: str = CHECKOUT,
     now: datetime | None = None,
 ) -> Claim | Replay:
     """Claim ``key`` for this request, or return the stored response to replay.
@@ -126,10 +127,27 @@ def _lookup_sql() -> str:
     )
 
 
-def lookup(*, customer: Any, key: str, scope: str = "checkout") -> tuple[str, list[Any]]:
+def lookup(*, customer: Any, key: str, scope: str = CHECKOUT) -> tuple[str, list[Any]]:
     """The read of the key's row, as a statement and its parameters: its rows go to
-    ``settle``. A caller may send it with reads of its own (``sql.fetch_many``)."""
+    ``settle``."""
     return _lookup_sql(), [customer.pk, scope, key]
+
+
+LOOKUP_WIDTH = len(_LOOKUP_FIELDS)  # columns of a ``lookup`` row
+
+
+def joined_lookup_sql(alias: str, customer_sql: str) -> tuple[str, str]:
+    """``lookup`` folded into another read: its ``LOOKUP_WIDTH`` columns to select (last) and
+    the LEFT JOIN to add, on the customer column ``customer_sql``; the join takes the scope
+    and the key as parameters. At most one row joins: (customer, scope, key) is unique."""
+    model = IdempotencyKey
+    columns = ", ".join(f"{alias}.{sql.column(model, name)}" for name in _LOOKUP_FIELDS)
+    join = (
+        f"LEFT JOIN {sql.table(model)} {alias} "
+        f"ON {alias}.{sql.column(model, 'customer')} = {customer_sql} "
+        f"AND {alias}.{sql.column(model, 'scope')} = %s AND {alias}.{sql.column(model, 'key')} = %s"
+    )
+    return columns, join
 
 
 def settle(rows: list[tuple], *, fingerprint: str, now: datetime) -> Replay | None:

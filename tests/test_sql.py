@@ -164,14 +164,6 @@ def test_only_plain_placeholders_can_be_numbered():
         sql._numbered("SELECT %s WHERE a LIKE 'x%%'")
 
 
-@pytest.mark.django_db
-def test_fetch_many_answers_each_read_in_order_in_one_statement_each():
-    reads = [("SELECT %s::int", [1]), ("SELECT %s::text UNION ALL SELECT %s::text", ["a", "b"])]
-    with CaptureQueriesContext(connection) as captured:
-        assert sql.fetch_many(reads) == [[(1,)], [("a",), ("b",)]]
-    assert len(captured.captured_queries) == 2
-
-
 def test_timestamps_read_from_sqlite_come_back_aware_in_utc():
     aware = timezone.now()
     naive_utc = aware.astimezone(UTC).replace(tzinfo=None)

@@ -129,7 +129,7 @@ def place_order_once(
     with ``key`` places the order and stores ``render(placed)`` with the key in the same
     transaction; a retry with the same ``fingerprint`` gets the stored response back.
 
-    The key's row is read with the cart, in one round trip. A request refused on that read
+    The key's row is read with the cart, in one statement. A request refused on that read
     alone (an empty cart, a product sold out, a price that moved…) claims no key, so it
     writes nothing at all: after a sell-out that is every further buyer. Otherwise the key is
     claimed (committed at once, so a concurrent retry answers ``request_in_progress``) before
@@ -138,9 +138,15 @@ def place_order_once(
     Raises what ``place_order`` raises, and ``IdempotencyKeyReused`` or ``RequestInProgress``.
     """
     now = timezone.now()
-    key_read = idempotency.lookup(customer=customer, key=key)
-    cart_read = _cart_read(customer, address_id if new_address is None else None, now)
-    key_rows, cart_rows = sql.fetch_many([key_read, cart_read])
+    rows = sql.fetch_all(
+        *_cart_read(customer, address_id if new_address is None else None, now, key)
+    )
+    width = idempotency.LOOKUP_WIDTH
+    if rows:
+        key_rows = [row[-width:] for row in rows[:1] if row[-width] is not None]
+        cart_rows = [row[:-width] for row in rows]
+    else:  # an empty cart, or the retry of an order placed (that emptied the cart)
+        key_rows, cart_rows = sql.fetch_all(*idempotency.lookup(customer=customer, key=key)), []
     replay = idempotency.settle(key_rows, fingerprint=fingerprint, now=now)
     if replay is not None:
         return replay
@@ -283,11 +289,12 @@ ZERO = Decimal("0.00")
 
 
 @cache
-def _cart_sql(draw_ids: bool) -> str:
+def _cart_sql(draw_ids: bool, with_key: bool) -> str:
     """The cart's lines with their products, and the address-book entry the order ships to
     (when one is named), in one read. With ``draw_ids`` (PostgreSQL) it also draws the ids of
     the order, its event and one item per cart line, so the order's writes need no answer and
-    travel as one statement."""
+    travel as one statement. With ``with_key`` each line ends with the Idempotency-Key's row
+    (``idempotency.joined_lookup_sql``)."""
     c, i, p, h, a = (  # the tables' aliases, then their columns
         lambda name, model=model, alias=alias: f"{alias}.{sql.column(model, name)}"
         for model, alias in ((Cart, "c"), (CartItem, "i"), (Product, "p"), (StockHold, "h"),
@@ -300,6 +307,9 @@ def _cart_sql(draw_ids: bool) -> str:
         if draw_ids
         else ""
     )
+    key_columns, key_join = (
+        idempotency.joined_lookup_sql("k", c("customer")) if with_key else ("", "")
+    )
     return (
         f"SELECT {i('id')}, {i('quantity')}, {i('product')}, {p('sku')}, {p('name')}, "  # noqa: S608
         f"{p('price')}, {p('currency')}, {p('is_active')}, {p('stock')} - {bound}, "
@@ -307,12 +317,13 @@ def _cart_sql(draw_ids: bool) -> str:
         f"CASE WHEN {p('stock')} - {bound} < {i('quantity')} "
         f"THEN {p('stock')} - {active_held_sql(p('id'))} END, "
         f"{new_ids}"
-        f"{a('id')}, {', '.join(a(name) for name in Address.POSTAL_FIELDS)} "
+        f"{a('id')}, {', '.join(a(name) for name in Address.POSTAL_FIELDS)}"
+        f"{', ' + key_columns if with_key else ''} "
         f"FROM {sql.table(CartItem)} i JOIN {sql.table(Cart)} c ON {c('id')} = {i('cart')} "
         f"JOIN {sql.table(Product)} p ON {p('id')} = {i('product')} "
         f"LEFT JOIN {sql.table(StockHold)} h ON {h('product')} = {p('id')} "
         f"LEFT JOIN {sql.table(Address)} a ON {a('id')} = %s AND {a('customer')} = {c('customer')} "
-        f"WHERE {c('customer')} = %s ORDER BY {i('product')}, {i('id')}"
+        f"{key_join} WHERE {c('customer')} = %s ORDER BY {i('product')}, {i('id')}"
     )
 
 
@@ -336,10 +347,15 @@ class _Cart:
     new_ids: _NewIds | None  # PostgreSQL only
 
 
-def _cart_read(customer: Any, address_id: int | None, now: datetime) -> tuple[str, list[Any]]:
-    """The cart read as a statement and its parameters (for ``_parse_cart``)."""
+def _cart_read(
+    customer: Any, address_id: int | None, now: datetime, key: str | None = None
+) -> tuple[str, list[Any]]:
+    """The cart read as a statement and its parameters (for ``_parse_cart``), with the row of
+    the checkout Idempotency-Key ``key`` when one is given."""
     at = connection.ops.adapt_datetimefield_value(now)  # as the ORM stores expires_at
-    return _cart_sql(connection.vendor == "postgresql"), [at, address_id, customer.pk]
+    statement = _cart_sql(connection.vendor == "postgresql", key is not None)
+    key_params = [] if key is None else [idempotency.CHECKOUT, key]
+    return statement, [at, address_id, *key_params, customer.pk]
 
 
 def _parse_cart(rows: list[tuple]) -> _Cart:

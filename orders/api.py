@@ -2,7 +2,6 @@
 
 from typing import Any
 
-from django.db import transaction
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -14,7 +13,6 @@ from config.errors import DomainError
 from observability.metrics import CHECKOUTS, bounded_label
 from observability.throttles import CheckoutThrottle
 from orders import idempotency
-from orders.models import IdempotencyKey
 from orders.selectors import order_get_for_customer, orders_for_customer
 from orders.serializers import (
     CancelInputSerializer,
@@ -113,8 +111,7 @@ class CheckoutApi(APIView):
         if start is not None:
             # Gateways: the payment intent is created after commit, outside any transaction.
             body["payment"] = idempotency.as_json(start(outcome.placed.order))
-            with transaction.atomic():
-                IdempotencyKey.objects.filter(pk=outcome.claim.key_id).update(response_body=body)
+            idempotency.update_response(customer=request.user, key=key, body=body)
         return Response(body, status=status.HTTP_201_CREATED)
 
 

@@ -1,13 +1,13 @@
 """Idempotency-Key handling for checkout, as Stripe and the IETF draft describe it.
 
 Checkout reads the key's row first (``lookup`` + ``settle``, with its cart read): a stored
-response replays, whatever the cart holds now. A key is claimed by inserting its row in a
-short transaction of its own: the unique
-(customer, key) constraint decides a race, so of two simultaneous requests exactly one wins and
-the other sees the row (409 while it is in progress). The winner completes the row with its
-response inside the same transaction that creates the order, so "order exists" and "key
-completed" commit together. A request that fails gives its key back (nothing was created),
-so the client may retry with the same key.
+response replays, another body is refused, whatever the cart holds now. A request that goes on
+writes the key's row, completed with its response, in the same transaction (and the same
+statement on PostgreSQL) as the order: "order exists" and "key completed" commit together, and
+a request that fails leaves no row, so the client may retry with the same key. While that
+transaction runs it holds a transaction-level advisory lock on the key: a second request with
+the key fails to take it and answers 409 ``request_in_progress`` at once instead of waiting on
+the first one's row. The unique (customer, scope, key) constraint still decides every race.
 """
 
 import hashlib
@@ -19,7 +19,7 @@ from functools import cache
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from config import sql
@@ -33,16 +33,11 @@ from orders.models import IdempotencyKey, Order
 
 CHECKOUT = "checkout"  # the scope of checkout's keys
 KEY_LIFETIME = timedelta(hours=24)
-# A claim older than this is from a process that died mid-request (its transaction rolled
-# back); it may be taken over. Completion checks the claim is still ours, so this is safe.
+# Rows in_progress were written by the earlier version's claim (a rolling deploy may still
+# have such processes); one older than this is from a process that died mid-request.
 ABANDONED_AFTER = timedelta(minutes=5)
 _VISIBLE_ASCII = re.compile(r"[\x21-\x7e]+")
 KEY_MAX_LENGTH = IdempotencyKey._meta.get_field("key").max_length
-
-
-@dataclass(frozen=True)
-class Claim:
-    key_id: int
 
 
 @dataclass(frozen=True)
@@ -79,39 +74,6 @@ def fingerprint(body: Any) -> str:
 def as_json(body: Any) -> Any:
     """The body exactly as it will be stored and replayed (Decimals, dates as strings)."""
     return json.loads(json.dumps(body, cls=DjangoJSONEncoder))
-
-
-def claim_key(
-    *,
-    customer: Any,
-    key: str,
-    fingerprint: str,
-    scope: str = CHECKOUT,
-    now: datetime | None = None,
-) -> Claim | Replay:
-    """Claim ``key`` for this request, or return the stored response to replay.
-
-    ``scope`` names the endpoint, so one customer's key for checkout and for another
-    idempotent endpoint (e.g. paying an order) never collide.
-
-    Raises ``IdempotencyKeyReused`` (422) when the key came with another body and
-    ``RequestInProgress`` (409) while the first request still runs.
-    """
-    now = now or timezone.now()
-    for _attempt in range(3):
-        try:
-            row = _insert_claim(
-                customer=customer, scope=scope, key=key, fingerprint=fingerprint, now=now
-            )
-            return Claim(key_id=row.pk)
-        except IntegrityError:
-            pass
-        statement, params = lookup(customer=customer, key=key, scope=scope)
-        replay = settle(sql.fetch_all(statement, params), fingerprint=fingerprint, now=now)
-        if replay is not None:
-            return replay
-        # Free again (given back, or an expired or abandoned row deleted): claim again.
-    raise RequestInProgress()
 
 
 _LOOKUP_FIELDS = ("id", "fingerprint", "status", "created_at", "response_status", "response_body")
@@ -153,7 +115,7 @@ def joined_lookup_sql(alias: str, customer_sql: str) -> tuple[str, str]:
 def settle(rows: list[tuple], *, fingerprint: str, now: datetime) -> Replay | None:
     """What a request must answer given its key's row as ``lookup`` read it: the stored
     response to replay, or None when the key is free (never used, or its row had expired or
-    was abandoned and is now deleted) and the request may go on to ``claim_key``.
+    was abandoned and is now deleted) and the request may go on.
 
     Raises ``IdempotencyKeyReused`` (another body) or ``RequestInProgress``."""
     if not rows:
@@ -175,73 +137,86 @@ def settle(rows: list[tuple], *, fingerprint: str, now: datetime) -> Replay | No
     return Replay(status=response_status or 200, body=body or {})
 
 
-def _insert_claim(
-    *, customer: Any, scope: str, key: str, fingerprint: str, now: datetime
-) -> IdempotencyKey:
-    """Insert the key row, committed at once so that concurrent requests see it.
+class KeyTaken(Exception):
+    """The key's row was not written: another request with the key is running or has finished.
+    The caller's transaction must roll back; ``answer_taken`` then tells what to answer."""
 
-    Outside a transaction (the API view) the INSERT commits by itself: no BEGIN/COMMIT round
-    trips. Inside one, a savepoint keeps a duplicate-key error from dooming the caller's work.
-    """
-    fields = {
-        "customer": customer, "scope": scope, "key": key, "fingerprint": fingerprint,
-        "created_at": now,
-    }  # fmt: skip
-    row = IdempotencyKey(**fields)
-    if not connection.in_atomic_block:
-        sql.insert([row])
-        return row
-    with transaction.atomic():
-        sql.insert([row])
-    return row
+
+def record_response(
+    *,
+    customer: Any,
+    key: str,
+    fingerprint: str,
+    status: int,
+    body: Any,
+    order: Order | None,
+    now: datetime,
+    scope: str = CHECKOUT,
+) -> None:
+    """Write the key's row, completed with the response, inside the transaction that did the
+    work (the write may travel with the others of a ``sql.combined_writes()`` block).
+
+    Raises ``KeyTaken`` when it writes nothing, at the write or at the end of the block."""
+    response_body = IdempotencyKey._meta.get_field("response_body")
+    values = [
+        customer.pk, scope, key, fingerprint, IdempotencyKey.Status.COMPLETED, status,
+        response_body.get_db_prep_save(body, connection),
+        order.pk if order is not None else None,
+        connection.ops.adapt_datetimefield_value(now),  # as the ORM stores created_at
+    ]  # fmt: skip
+    if connection.vendor == "postgresql":
+        values.append(f"{customer.pk}:{scope}:{key}")  # the advisory lock's name
+    sql.execute(_record_sql(connection.vendor), values, may_wait=True, check=_written)
+
+
+_RECORD_FIELDS = (
+    "customer", "scope", "key", "fingerprint", "status", "response_status", "response_body",
+    "order", "created_at",
+)  # fmt: skip
 
 
 @cache
-def _complete_sql() -> str:
+def _record_sql(vendor: str) -> str:
     model = IdempotencyKey
-    assignments = ", ".join(
-        f"{sql.column(model, name)} = %s"
-        for name in ("status", "response_status", "response_body", "order")
+    columns = sql.columns(model, _RECORD_FIELDS)
+    conflict = f"ON CONFLICT ({sql.columns(model, ['customer', 'scope', 'key'])}) DO NOTHING"
+    if vendor != "postgresql":
+        # SQLite: its IMMEDIATE transactions already run one writer at a time.
+        placeholders = ", ".join(["%s"] * len(_RECORD_FIELDS))
+        values = f"VALUES ({placeholders})"
+        return f"INSERT INTO {sql.table(model)} ({columns}) {values} {conflict}"
+    # Typed placeholders: in a SELECT list PostgreSQL would take them for text.
+    typed = ", ".join(
+        f"%s::{model._meta.get_field(name).db_type(connection)}" for name in _RECORD_FIELDS
     )
-    return (
-        f"UPDATE {sql.table(model)} SET {assignments} "  # noqa: S608 (names only)
-        f"WHERE {sql.column(model, 'id')} = %s AND {sql.column(model, 'status')} = %s"
-    )
+    # Held until the transaction ends; a second request with the key gets false, not a wait.
+    locked = "pg_try_advisory_xact_lock(hashtextextended(%s, 0))"
+    values = f"SELECT {typed} WHERE {locked}"
+    return f"INSERT INTO {sql.table(model)} ({columns}) {values} {conflict}"
 
 
-def complete_key(*, claim: Claim, status: int, body: Any, order: Order | None) -> None:
-    """Store the response; call inside the transaction that did the work (the write may
-    travel with the others of a ``sql.combined_writes()`` block)."""
-    response_body = IdempotencyKey._meta.get_field("response_body")
-    sql.execute(
-        _complete_sql(),
-        [
-            IdempotencyKey.Status.COMPLETED,
-            status,
-            response_body.get_db_prep_save(body, connection),
-            order.pk if order is not None else None,
-            claim.key_id,
-            IdempotencyKey.Status.IN_PROGRESS,
-        ],
-        may_wait=True,
-        check=_still_ours,
-    )
+def _written(rows: int) -> None:
+    if rows != 1:
+        raise KeyTaken()
 
 
-def _still_ours(completed: int) -> None:
-    if completed != 1:
-        # Our claim was taken over as abandoned; undo our work rather than answer twice.
+def answer_taken(
+    *, customer: Any, key: str, fingerprint: str, now: datetime, scope: str = CHECKOUT
+) -> Replay:
+    """After ``KeyTaken`` (and the rollback): the stored response, if the other request has
+    finished. Raises ``RequestInProgress`` while it runs, ``IdempotencyKeyReused`` if it
+    came with another body."""
+    replay = settle(sql.fetch_all(*lookup(customer=customer, key=key, scope=scope)),
+                    fingerprint=fingerprint, now=now)  # fmt: skip
+    if replay is None:  # nothing committed: the other request is still running
         raise RequestInProgress()
+    return replay
 
 
-def release_key(*, claim: Claim) -> None:
-    """Give the key back after a failed request that wrote nothing (every refused checkout
-    does this, so it is one hand-written DELETE, not the ORM's deletion collector)."""
-    model = IdempotencyKey
-    sql.execute(
-        f"DELETE FROM {sql.table(model)} WHERE {sql.column(model, 'id')} = %s "  # noqa: S608
-        f"AND {sql.column(model, 'status')} = %s",
-        [claim.key_id, model.Status.IN_PROGRESS],
+def update_response(*, customer: Any, key: str, body: Any, scope: str = CHECKOUT) -> None:
+    """Replace the stored response of a completed key (checkout adds the gateway's answer)."""
+    IdempotencyKey.objects.filter(customer=customer, scope=scope, key=key).update(
+        response_body=body
     )
 
 

@@ -296,8 +296,8 @@ class OrderEvent(models.Model):
 
 
 class IdempotencyKey(models.Model):
-    """One checkout request per (customer, key): the row is claimed before the work starts and
-    completed with the response in the same transaction that creates the order."""
+    """One checkout request per (customer, scope, key): the row is written, completed with the
+    response, in the same transaction that creates the order (``orders.idempotency``)."""
 
     class Status(models.TextChoices):
         IN_PROGRESS = "in_progress", "In progress"

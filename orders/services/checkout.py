@@ -108,7 +108,6 @@ def place_order(
 @dataclass(frozen=True)
 class PlacedOnce:
     placed: PlacedOrder
-    claim: idempotency.Claim
     body: dict[str, Any]  # the response stored with the key, replayed on a retry
 
 
@@ -129,11 +128,10 @@ def place_order_once(
     with ``key`` places the order and stores ``render(placed)`` with the key in the same
     transaction; a retry with the same ``fingerprint`` gets the stored response back.
 
-    The key's row is read with the cart, in one statement. A request refused on that read
-    alone (an empty cart, a product sold out, a price that moved…) claims no key, so it
-    writes nothing at all: after a sell-out that is every further buyer. Otherwise the key is
-    claimed (committed at once, so a concurrent retry answers ``request_in_progress``) before
-    the order's transaction, and given back if that fails.
+    The key's row is read with the cart, in one statement, and written with the order, in
+    the same transaction (on PostgreSQL the same statement). A request refused before the
+    transaction (an empty cart, a product sold out, a price that moved…) writes nothing at
+    all, and one refused inside it leaves no key behind: the client may retry with the key.
 
     Raises what ``place_order`` raises, and ``IdempotencyKeyReused`` or ``RequestInProgress``.
     """
@@ -153,23 +151,27 @@ def place_order_once(
     method = get_payment_method(payment_method)
     cart = _parse_cart(cart_rows)
     order = _prepare(cart, customer, method, now, address_id, new_address, expected_total, note)
-    claim = idempotency.claim_key(customer=customer, key=key, fingerprint=fingerprint, now=now)
-    if isinstance(claim, idempotency.Replay):  # a request with the key finished meanwhile
-        return claim
     stored: dict[str, Any] = {}
 
-    def complete(placed: PlacedOrder) -> None:
+    def record(placed: PlacedOrder) -> None:
         stored["body"] = render(placed)
-        idempotency.complete_key(
-            claim=claim, status=HTTPStatus.CREATED.value, body=stored["body"], order=placed.order
+        idempotency.record_response(
+            customer=customer,
+            key=key,
+            fingerprint=fingerprint,
+            status=HTTPStatus.CREATED.value,
+            body=stored["body"],
+            order=placed.order,
+            now=now,
         )
 
     try:
-        placed = _write(order, save_address=save_address, on_placed=complete)
-    except BaseException:
-        idempotency.release_key(claim=claim)
-        raise
-    return PlacedOnce(placed=placed, claim=claim, body=stored["body"])
+        placed = _write(order, save_address=save_address, on_placed=record)
+    except idempotency.KeyTaken:  # a request with the key runs or finished meanwhile
+        return idempotency.answer_taken(
+            customer=customer, key=key, fingerprint=fingerprint, now=now
+        )
+    return PlacedOnce(placed=placed, body=stored["body"])
 
 
 @dataclass(frozen=True)

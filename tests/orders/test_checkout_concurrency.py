@@ -273,3 +273,81 @@ def test_gateway_payment_racing_expiry_pays_or_lands_late_and_is_flagged():
     sold = Order.objects.filter(state="paid").count()
     assert Product.objects.get(pk=product.pk).stock == 10 - sold
     assert InventoryLock.objects.count() == 0
+
+
+def _in_another_transaction(statement, params, *, until: threading.Event, started):
+    """Run ``statement`` on a connection of its own and keep its transaction open until."""
+
+    def run():
+        from django.db import transaction
+
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(statement, params)
+                started.set()
+                until.wait(timeout=30)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+def test_a_key_held_by_a_running_request_answers_in_progress_and_writes_nothing():
+    from orders.idempotency import CHECKOUT
+
+    product = ProductFactory(stock=5)
+    client, address = ready_customer([(product, 1)])
+    release, started = threading.Event(), threading.Event()
+    holder = _in_another_transaction(
+        "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+        [f"{address.customer_id}:{CHECKOUT}:k-1"],
+        until=release,
+        started=started,
+    )
+    try:
+        assert started.wait(timeout=30)
+        assert checkout_call(client, address)() == (409, "request_in_progress", None)
+    finally:
+        release.set()
+        holder.join(timeout=30)
+    assert Order.objects.count() == 0
+    assert InventoryLock.objects.count() == 0
+    assert checkout_call(client, address)() == (201, None, None)  # free once it ends
+
+
+def test_a_key_written_meanwhile_rolls_this_request_back_and_replays_the_other():
+    from orders.idempotency import Replay
+    from orders.models import IdempotencyKey
+    from orders.services import place_order_once
+    from shop.models import CartItem
+
+    product = ProductFactory(stock=5)
+    _client, address = ready_customer([(product, 1)])
+
+    def render(placed):
+        # Inside this request's transaction, before its key row is written: another request
+        # with the key finishes first, on a connection of its own.
+        def finish_other():
+            try:
+                IdempotencyKey.objects.create(
+                    customer_id=address.customer_id, key="k-1", fingerprint="f",
+                    status="completed", response_status=201, response_body={"from": "other"},
+                )  # fmt: skip
+            finally:
+                connection.close()
+
+        other = threading.Thread(target=finish_other)
+        other.start()
+        other.join(timeout=30)
+        return {"from": "this"}
+
+    outcome = place_order_once(
+        customer=address.customer, key="k-1", fingerprint="f", render=render,
+        payment_method="bank_transfer", address_id=address.pk,
+    )  # fmt: skip
+    assert outcome == Replay(status=201, body={"from": "other"})
+    assert Order.objects.count() == 0
+    assert InventoryLock.objects.count() == 0
+    assert CartItem.objects.filter(cart__customer_id=address.customer_id).count() == 1

@@ -11,7 +11,12 @@ class InventoryLock(models.Model):
     ``expires_at`` NULL means "held until released" (cash on delivery waits for staff).
     """
 
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="inventory_locks")
+    product = models.ForeignKey(
+        Product,
+        on_delete=models.CASCADE,
+        related_name="inventory_locks",
+        db_index=False,  # inventory_lock_product_exp (product, expires_at) serves it
+    )
     owner = models.CharField(max_length=64)
     quantity = models.PositiveIntegerField()
     expires_at = models.DateTimeField(null=True, blank=True)

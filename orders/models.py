@@ -25,7 +25,10 @@ class Order(ConcurrentTransitionMixin, models.Model):
 
     number = models.CharField(max_length=20, unique=True, editable=False)
     customer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="orders",
+        db_index=False,  # order_customer_recent (customer, -created_at) serves it
     )
     state = FSMField(default=S.PENDING_PAYMENT, choices=S.choices, protected=True)
     payment_status = models.CharField(
@@ -258,7 +261,12 @@ class OrderEvent(models.Model):
     """The audit log: one row per transition and per money or stock movement. Append-only:
     the model refuses updates and deletes, and on PostgreSQL a trigger refuses them too."""
 
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="events")
+    order = models.ForeignKey(
+        Order,
+        on_delete=models.PROTECT,
+        related_name="events",
+        db_index=False,  # order_event_order_time (order, created_at) serves it
+    )
     kind = models.CharField(max_length=50)
     from_state = models.CharField(max_length=50, blank=True)
     to_state = models.CharField(max_length=50, blank=True)
@@ -304,7 +312,10 @@ class IdempotencyKey(models.Model):
         COMPLETED = "completed", "Completed"
 
     customer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,  # the unique (customer, scope, key) serves it
     )
     scope = models.CharField(
         max_length=50, default="checkout", help_text="The endpoint the key belongs to."

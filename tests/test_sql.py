@@ -142,6 +142,8 @@ def test_a_failing_check_or_write_fails_the_block_and_the_transaction_keeps_noth
 def test_combined_writes_travel_with_numbered_placeholders_that_psycopg_need_not_parse():
     # Bigger than psycopg's cache for converted statements (4 kB, 50 parameters): numbered
     # once by us, the statement is sent as written, with its values in their places.
+    if not connection.features.uses_server_side_binding:
+        pytest.skip("DB_PREPARED_STATEMENTS=0: the client cursor interpolates %s itself")
     rows = [_held_notification(f"n{i}") for i in range(8)]
     sent: list[str] = []
 

@@ -23,7 +23,8 @@ from typing import Any
 
 import psycopg
 from django.conf import settings
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -36,6 +37,13 @@ def datetime_from_db(value: Any) -> Any:
     if value is not None and settings.USE_TZ and timezone.is_naive(value):
         return timezone.make_aware(value, UTC)
     return value
+
+
+def _db() -> BaseDatabaseWrapper:
+    # The connection itself, not Django's ``connection`` proxy: each attribute read through
+    # the proxy looks the connection up again in asgiref's context-local storage, and
+    # checkout's INSERTs read ``connection.ops`` and ``.features`` for every value they bind.
+    return connections[DEFAULT_DB_ALIAS]
 
 
 def table(model: type[models.Model]) -> str:
@@ -77,7 +85,7 @@ def combined_writes() -> Iterator[None]:
     must not read back through the ORM what it wrote here. Run it inside a transaction: a
     held write that fails, or a ``check`` that raises, fails the end of the block.
     """
-    if connection.vendor != "postgresql" or _held.get() is not None:
+    if _db().vendor != "postgresql" or _held.get() is not None:
         yield
         return
     held: list[_HeldWrite] = []
@@ -135,13 +143,14 @@ def _combined_cursor(writes: list[_HeldWrite]) -> Iterator[tuple[Any, str, list[
     """
     statements = tuple(write.sql for write in writes)
     params = [p for write in writes for p in write.params]
-    numbered = connection.features.uses_server_side_binding and not connection.queries_logged
+    db = _db()
+    numbered = db.features.uses_server_side_binding and not db.queries_logged
     if numbered:
-        connection.ensure_connection()
-        connection.validate_thread_sharing()
-        cursor = connection.make_cursor(psycopg.RawCursor(connection.connection))
+        db.ensure_connection()
+        db.validate_thread_sharing()
+        cursor = db.make_cursor(psycopg.RawCursor(db.connection))
     else:
-        cursor = connection.cursor()
+        cursor = db.cursor()
     with cursor:
         yield cursor, _combined_sql(statements, numbered), params
 
@@ -161,7 +170,7 @@ def _send(writes: list[_HeldWrite]) -> None:
 
 
 def _execute_now(sql: str, params: Sequence[Any]) -> int:
-    with connection.cursor() as cursor:
+    with _db().cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
 
@@ -173,7 +182,7 @@ def fetch_all(sql: str, params: Sequence[Any] = ()) -> list[tuple]:
     writes = _take_held()
     if writes:
         return _fetch_after(writes, sql, params)
-    with connection.cursor() as cursor:
+    with _db().cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 
@@ -187,12 +196,13 @@ def _fetch_after(writes: list[_HeldWrite], sql: str, params: Sequence[Any]) -> l
     """PostgreSQL: the held writes, then this read, in one psycopg pipeline, so one round trip
     carries both (checkout's writes and its lock-check-hold). If the writes fail, the read is
     not run and their error is raised."""
-    connection.ensure_connection()
+    db = _db()
+    db.ensure_connection()
     with (
         _combined_cursor(writes) as (write_cursor, statement, write_params),
-        connection.cursor() as read_cursor,
+        db.cursor() as read_cursor,
     ):
-        with connection.wrap_database_errors, connection.connection.pipeline():
+        with db.wrap_database_errors, db.connection.pipeline():
             write_cursor.execute(statement, write_params)
             read_cursor.execute(sql, params)
         counts, rows = write_cursor.fetchone(), read_cursor.fetchall()
@@ -255,10 +265,9 @@ def insert(objs: Sequence[models.Model], *, ignore_conflicts: bool = False) -> N
         obj._prepare_related_fields_for_save(operation_name="insert")
     ids_given = all(obj.pk is not None for obj in objs)
     fields = [f for f in model._meta.concrete_fields if ids_given or f is not pk]
+    db = _db()
     params = [
-        field.get_db_prep_save(field.pre_save(obj, True), connection)
-        for obj in objs
-        for field in fields
+        field.get_db_prep_save(field.pre_save(obj, True), db) for obj in objs for field in fields
     ]
     statement = _insert_sql(
         model, tuple(field.column for field in fields), len(objs), ignore_conflicts
@@ -266,12 +275,12 @@ def insert(objs: Sequence[models.Model], *, ignore_conflicts: bool = False) -> N
     if ids_given or ignore_conflicts:
         execute(statement, params, may_wait=True)
     else:
-        returning = f"{statement} RETURNING {connection.ops.quote_name(pk.column)}"
+        returning = f"{statement} RETURNING {db.ops.quote_name(pk.column)}"
         for obj, (pk_value,) in zip(objs, fetch_all(returning, params), strict=True):
             obj.pk = pk_value
     for obj in objs:
         obj._state.adding = False
-        obj._state.db = connection.alias
+        obj._state.db = db.alias
 
 
 @lru_cache(maxsize=32)

@@ -3,7 +3,7 @@
 from datetime import UTC, timedelta
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import DataError, IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -173,3 +173,13 @@ def test_timestamps_read_from_sqlite_come_back_aware_in_utc():
     assert sql.datetime_from_db(naive_utc) == aware
     assert sql.datetime_from_db(naive_utc.isoformat(sep=" ")) == aware
     assert sql.datetime_from_db(None) is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reused_cursors_follow_a_reconnect_and_survive_a_failed_statement():
+    assert sql.fetch_one("SELECT 1") == (1,)
+    connection.close()  # as Django does at CONN_MAX_AGE: the next statement reconnects
+    assert sql.fetch_one("SELECT 2") == (2,)
+    with pytest.raises(DataError):
+        sql.fetch_all("SELECT 1 / 0")
+    assert sql.fetch_one("SELECT 3") == (3,)

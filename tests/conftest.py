@@ -70,3 +70,24 @@ def ratelimit_clock(monkeypatch) -> FakeClock:
     clock = FakeClock(start=3600.0 * (500_000 + secrets.randbelow(10_000_000)))
     monkeypatch.setattr(default_limiter, "clock", clock)
     return clock
+
+
+def clear_own_cache() -> None:
+    """Delete this test process's cache keys (its own KEY_PREFIX, config/test_settings.py).
+
+    Not ``cache.clear()``: on Redis that is FLUSHDB, which also deleted the keys of the other
+    test processes and the Celery broker's queues and bindings in the same database, so a
+    worker started by a test running alongside never received its task."""
+    from django.conf import settings
+    from django.core.cache import caches
+    from django.core.cache.backends.redis import RedisCache
+
+    cache = caches["default"]  # the backend itself: ``django.core.cache.cache`` is a proxy
+    if not isinstance(cache, RedisCache):
+        cache.clear()
+        return
+    client = cache._cache.get_client(write=True)
+    pattern = f"{settings.CACHES['default']['KEY_PREFIX']}:*"
+    keys = list(client.scan_iter(match=pattern, count=1000))
+    if keys:
+        client.delete(*keys)

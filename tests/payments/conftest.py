@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 import redis
 from django.conf import settings as django_settings
-from django.core.cache import cache
 
 from config.celery import app as celery_app
 from shop.platform_settings import set_setting
+from tests.conftest import clear_own_cache
 from tests.fakes.flutterwave import FakeFlutterwave
 from tests.fakes.paystack import FakePaystack
 from tests.fakes.stripe import FakeStripe
@@ -175,7 +175,7 @@ def live_celery(celery_worker_process, settings) -> Iterator[Worker]:
 @pytest.fixture
 def e2e(transactional_db, live_server, live_celery, gateway_settings, customer):
     """Everything a purchase needs: gateways aimed at the live server, a worker, a customer."""
-    cache.clear()
+    clear_own_cache()
     set_setting(
         "checkout.allowed_payment_methods",
         ["paystack", "stripe", "flutterwave", "bank_transfer", "cod"],

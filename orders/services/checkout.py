@@ -176,24 +176,14 @@ def place_order_once(
 
 @dataclass(frozen=True)
 class _NewOrder:
-    """An order checked against the cart read, ready to be written."""
+    """An order checked against the cart read and built (not saved), ready to be written."""
 
+    placed: PlacedOrder
     cart: "_Cart"
-    customer: Any
-    method: PaymentMethod
     now: datetime
-    number: str
-    currency: str
-    subtotal: Decimal
-    shipping: Decimal
-    discount: Decimal
-    total: Decimal
-    expected_total: Decimal | None
-    address_snapshot: dict[str, str]
-    new_address: Mapping[str, Any] | None
-    note: str
-    order_expires_at: datetime | None
     lock_expires_at: datetime | None
+    expected_total: Decimal  # what the prices under the lock must still add up to
+    new_address: Mapping[str, Any] | None
 
 
 def _prepare(
@@ -206,8 +196,8 @@ def _prepare(
     expected_total: Decimal | None,
     note: str,
 ) -> _NewOrder:
-    """Every check the lock-free read allows, before anything is written."""
-    quantities, products = cart.quantities, cart.products
+    """Every check the lock-free read allows, then the order and its items, unsaved."""
+    quantities, products, new_ids = cart.quantities, cart.products, cart.new_ids
     currency = _check_sellable(products)
     subtotal = sum((products[pid].price * qty for pid, qty in quantities.items()), ZERO)
     shipping, discount = ZERO, ZERO
@@ -216,74 +206,66 @@ def _prepare(
         raise _price_changed(expected_total, total, currency)
     address_snapshot = _address_snapshot(cart, address_id, new_address)
     _refuse_early_when_sold_out(cart)
+
     order_expires_at = method.order_expires_at(now)
-    return _NewOrder(
-        cart=cart,
-        customer=customer,
-        method=method,
-        now=now,
+    order = Order(
+        id=new_ids.order if new_ids else None,
         number=new_order_number(),
+        customer=customer,
+        payment_status=method.initial_payment_status,
+        payment_method=method.code,
         currency=currency,
         subtotal=subtotal,
         shipping=shipping,
         discount=discount,
         total=total,
-        expected_total=expected_total,
-        address_snapshot=address_snapshot,
-        new_address=new_address,
+        shipping_address=address_snapshot,
         note=note,
-        order_expires_at=order_expires_at,
+        expires_at=order_expires_at,
+        created_at=now,
+    )
+    items = [
+        OrderItem(
+            id=new_ids.items[line] if new_ids else None,
+            order=order,
+            product_id=pid,
+            sku=products[pid].sku,
+            name=products[pid].name,
+            unit_price=products[pid].price,
+            quantity=qty,
+            line_total=products[pid].price * qty,
+        )
+        for line, (pid, qty) in enumerate(sorted(quantities.items()))
+    ]
+    return _NewOrder(
+        placed=PlacedOrder(order=order, items=items, payment_method=method),
+        cart=cart,
+        now=now,
         lock_expires_at=method.lock_expires_at(now, order_expires_at),
+        expected_total=expected_total or total,
+        new_address=new_address,
     )
 
 
 def _write(
     new: _NewOrder, *, save_address: bool, on_placed: Callable[[PlacedOrder], None] | None
 ) -> PlacedOrder:
-    cart, method, new_ids = new.cart, new.method, new.cart.new_ids
-    quantities, products = cart.quantities, cart.products
+    placed, cart = new.placed, new.cart
     with transaction.atomic():
         if new.new_address is not None and save_address:
-            address_create(customer=new.customer, data=dict(new.new_address))
-        order = Order(
-            id=new_ids.order if new_ids else None,
-            number=new.number,
-            customer=new.customer,
-            payment_status=method.initial_payment_status,
-            payment_method=method.code,
-            currency=new.currency,
-            subtotal=new.subtotal,
-            shipping=new.shipping,
-            discount=new.discount,
-            total=new.total,
-            shipping_address=new.address_snapshot,
-            note=new.note,
-            expires_at=new.order_expires_at,
-            created_at=new.now,
-        )
-        items = [
-            OrderItem(
-                id=new_ids.items[line] if new_ids else None,
-                order=order,
-                product_id=pid,
-                sku=products[pid].sku,
-                name=products[pid].name,
-                unit_price=products[pid].price,
-                quantity=qty,
-                line_total=products[pid].price * qty,
-            )
-            for line, (pid, qty) in enumerate(sorted(quantities.items()))
-        ]
-        placed = PlacedOrder(order=order, items=items, payment_method=method)
+            address_create(customer=placed.order.customer, data=dict(new.new_address))
         # PostgreSQL: the order's six writes (one statement) and lock-check-hold (one
         # statement) in one round trip.
         with sql.combined_writes():
-            _write_order(placed, cart, new_ids, new.lock_expires_at, on_placed)
+            _write_order(placed, cart, cart.new_ids, new.lock_expires_at, on_placed)
             # Last: lock the product rows (ascending id), check and hold the stock.
             locked = inventory.reserve(
-                lines=quantities, owner=new.number, expires_at=new.lock_expires_at, now=new.now
+                lines=cart.quantities,
+                owner=placed.order.number,
+                expires_at=new.lock_expires_at,
+                now=new.now,
             )
-        _verify_unchanged(products, locked, quantities, new.expected_total or new.total)
+        _verify_unchanged(cart.products, locked, cart.quantities, new.expected_total)
     return placed
 
 

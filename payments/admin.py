@@ -1,8 +1,10 @@
 """Read-only views of the payment records: staff inspect here, change through services."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import Q
 
 from config.admin_lists import RefuseNulInFiltersMixin
+from payments import maintenance
 from payments.models import Dispute, Payment, Refund, WebhookEvent
 
 
@@ -59,22 +61,88 @@ class DisputeAdmin(ReadOnlyAdmin):
     list_select_related = ("order",)
 
 
+_RE_DRIVEN = Q(signature_valid=True, processed_at__isnull=True, dead_at__isnull=True)
+WEBHOOK_STATUSES = {
+    "processed": ("Processed", Q(processed_at__isnull=False)),
+    "waiting": ("Waiting (not failed yet)", _RE_DRIVEN & Q(last_error="")),
+    "failing": ("Failing (retried by the re-drive)", _RE_DRIVEN & ~Q(last_error="")),
+    "dead": ("Dead (no longer re-driven)", Q(dead_at__isnull=False)),
+    "refused": ("Refused (bad signature)", Q(signature_valid=False)),
+}
+
+
+class WebhookStatusFilter(admin.SimpleListFilter):
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return [(key, label) for key, (label, _) in WEBHOOK_STATUSES.items()]
+
+    def queryset(self, request, queryset):
+        status = WEBHOOK_STATUSES.get(self.value() or "")
+        return queryset.filter(status[1]) if status else queryset
+
+
+REPLAY_AT_MOST = 100  # each replay may ask a gateway: keep one admin request short
+
+
 @admin.register(WebhookEvent)
 class WebhookEventAdmin(ReadOnlyAdmin):
     list_display = (
         "gateway",
         "event_type",
         "event_key",
-        "signature_valid",
+        "status",
         "received_at",
         "processed_at",
         "attempts",
         "outcome",
     )
     list_filter = (
+        WebhookStatusFilter,
         "gateway",
         "signature_valid",
         "kind",
         ("processed_at", admin.EmptyFieldListFilter),
     )
     search_fields = ("event_key", "event_type")
+    actions = ["replay"]
+
+    @admin.display(description="status")
+    def status(self, obj: WebhookEvent) -> str:
+        if not obj.signature_valid:
+            return "refused"
+        if obj.processed_at is not None:
+            return "processed"
+        if obj.dead_at is not None:
+            return "dead"
+        return "failing" if obj.last_error else "waiting"
+
+    def has_replay_permission(self, request) -> bool:
+        return request.user.has_perm("payments.replay_webhookevent")
+
+    @admin.action(description="Replay selected unprocessed events now", permissions=["replay"])
+    def replay(self, request, queryset) -> None:
+        """Processes each selected unprocessed, verified event once, in this request, through
+        the same service as the worker; processed and refused ones are left alone."""
+        ids = list(
+            queryset.filter(signature_valid=True, processed_at__isnull=True)
+            .order_by("received_at", "pk")
+            .values_list("pk", flat=True)[: REPLAY_AT_MOST + 1]
+        )
+        if len(ids) > REPLAY_AT_MOST:
+            self.message_user(
+                request,
+                f"Select at most {REPLAY_AT_MOST} unprocessed events at a time; nothing replayed.",
+                messages.ERROR,
+            )
+            return
+        report = maintenance.replay_events(ids)
+        skipped = queryset.count() - len(ids)
+        outcomes = ", ".join(f"{n} {o}" for o, n in sorted(report.outcomes.items())) or "none"
+        self.message_user(
+            request,
+            f"{report.processed} processed ({outcomes}), {report.deferred} deferred, "
+            f"{report.failed} failed; {skipped} already processed or refused, left alone.",
+            messages.ERROR if report.failed else messages.SUCCESS,
+        )

@@ -85,12 +85,14 @@ def reconcile_pending_payments(
     return report
 
 
-def unprocessed_events(*, since: datetime, failed_only: bool):
+def unprocessed_events(*, since: datetime, failed_only: bool, dead_only: bool = False):
     events = WebhookEvent.objects.filter(
         signature_valid=True, processed_at__isnull=True, received_at__gte=since
     )
     if failed_only:
         events = events.exclude(last_error="")
+    if dead_only:
+        events = events.filter(dead_at__isnull=False)
     return events.order_by("received_at", "pk")
 
 
@@ -103,7 +105,8 @@ class ReplayReport:
 
 
 def replay_events(event_ids: list[int]) -> ReplayReport:
-    """Process stored events now, in this process (each is safe to process twice)."""
+    """Process stored events now, in this process (each is safe to process twice), dead ones
+    included. A failure is recorded on its row and counted here; the next event goes on."""
     report = ReplayReport()
     for event_id in event_ids:
         try:
@@ -113,6 +116,9 @@ def replay_events(event_ids: list[int]) -> ReplayReport:
         except PaymentError as exc:
             report.failed += 1
             logger.warning("replay: webhook event %s failed: %s", event_id, exc.code)
+        except Exception:  # recorded on the row (last_error); one bad event stops no other
+            report.failed += 1
+            logger.exception("replay: webhook event %s failed", event_id)
         else:
             report.processed += 1
             report.outcomes[outcome] += 1
@@ -124,21 +130,33 @@ def purgeable_events(*, older_than: timedelta, now: datetime | None = None):
     return WebhookEvent.objects.filter(processed_at__isnull=False, received_at__lte=cutoff)
 
 
+def purgeable_refused_events(*, older_than: timedelta, now: datetime | None = None):
+    cutoff = (now or timezone.now()) - older_than
+    return WebhookEvent.objects.filter(signature_valid=False, received_at__lte=cutoff)
+
+
 def purge_processed_webhook_events(
     *, older_than: timedelta, now: datetime | None = None, batch_size: int = 2000
 ) -> int:
-    """Delete processed events received longer ago than ``older_than``, in ``SKIP LOCKED``
-    batches (two purges at once split the work). Unprocessed and refused events stay."""
-    now = now or timezone.now()
+    """Delete processed events received longer ago than ``older_than``. Unprocessed and
+    refused events stay."""
+    return _delete_in_batches(purgeable_events(older_than=older_than, now=now), batch_size)
+
+
+def purge_refused_webhook_events(
+    *, older_than: timedelta, now: datetime | None = None, batch_size: int = 2000
+) -> int:
+    """Delete events refused for their signature received longer ago than ``older_than``
+    (``ops.purge_refused_webhooks_after_days``): anyone's input, kept only for a short audit."""
+    return _delete_in_batches(purgeable_refused_events(older_than=older_than, now=now), batch_size)
+
+
+def _delete_in_batches(rows, batch_size: int) -> int:
+    # SKIP LOCKED batches: two purges at once split the work, each row deleted once.
     total = 0
     while True:
         with transaction.atomic():
-            batch = (
-                purgeable_events(older_than=older_than, now=now)
-                .select_for_update(skip_locked=True)
-                .order_by()
-                .values("pk")[:batch_size]
-            )
+            batch = rows.select_for_update(skip_locked=True).order_by().values("pk")[:batch_size]
             deleted, _ = WebhookEvent.objects.filter(pk__in=batch).delete()
         total += deleted
         if deleted < batch_size:

@@ -9,9 +9,13 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Length
+from django.db.models.lookups import LessThanOrEqual
 from django.utils import timezone
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
+# A refused (badly signed) webhook body is kept only this far (payments.webhook_bodies).
+REFUSED_BODY_PREFIX_BYTES = 4096
 
 
 class PaymentStatus(models.TextChoices):
@@ -150,18 +154,38 @@ class Dispute(models.Model):
 
 
 class WebhookEvent(models.Model):
-    """Every webhook as received (also the refused ones, for audit)."""
+    """Every webhook as received (also the refused ones, for audit).
+
+    ``raw_body`` is the redacted copy (``payments.webhook_bodies``): processing reads the
+    normalised ``event``. A refused body keeps only a bounded prefix, with the length and
+    SHA-256 of what arrived.
+    """
 
     gateway = models.CharField(max_length=32)
     event_key = models.CharField(max_length=200)
     event_type = models.CharField(max_length=100, blank=True)
-    raw_body = models.TextField()
+    raw_body = models.TextField(help_text="Redacted; only a prefix when refused.")
+    body_length = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Bytes received (empty on rows stored before it was kept)."
+    )
+    body_sha256 = models.CharField(
+        max_length=64, blank=True, help_text="SHA-256 (hex) of the bytes received."
+    )
     headers = models.JSONField(default=dict, blank=True)
     signature_valid = models.BooleanField()
     remote_addr = models.GenericIPAddressField(null=True, blank=True)
     received_at = models.DateTimeField(default=timezone.now, db_index=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
+    last_attempt_at = models.DateTimeField(
+        null=True, blank=True, help_text="When processing was last tried (the re-drive's order)."
+    )
+    dead_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Failed ops.webhook_max_attempts times with an error that retrying does not "
+        "fix: no longer re-driven. Replay it from the list once the cause is fixed.",
+    )
     last_error = models.TextField(blank=True)
     kind = models.CharField(max_length=32, blank=True, help_text="Normalised event kind.")
     event = models.JSONField(
@@ -174,9 +198,24 @@ class WebhookEvent(models.Model):
 
     class Meta:
         ordering = ["-received_at"]
+        permissions = [("replay_webhookevent", "Can replay unprocessed webhook events")]
         constraints = [
             # Refused webhooks get a synthetic key, so only verified events can collide.
             models.UniqueConstraint(fields=["gateway", "event_key"], name="webhook_event_unique"),
+            models.CheckConstraint(
+                condition=Q(signature_valid=True)
+                | Q(LessThanOrEqual(Length("raw_body"), REFUSED_BODY_PREFIX_BYTES)),
+                name="webhook_refused_body_bounded",
+            ),
+            models.CheckConstraint(
+                condition=Q(body_sha256="") | Q(body_sha256__regex=r"^[0-9a-f]{64}$"),
+                name="webhook_body_sha256_hex",
+            ),
+            models.CheckConstraint(
+                condition=Q(dead_at__isnull=True)
+                | Q(processed_at__isnull=True, signature_valid=True),
+                name="webhook_dead_is_unprocessed",
+            ),
         ]
         indexes = [
             models.Index(

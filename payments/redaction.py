@@ -70,6 +70,8 @@ ALLOWED_FIELDS: dict[str, frozenset[str]] = {
             "charge",
             "failure_reason",
             "expires_at",
+            "livemode",
+            "api_version",
         }
     ),
     "flutterwave": frozenset(
@@ -86,6 +88,9 @@ ALLOWED_FIELDS: dict[str, frozenset[str]] = {
             "tx_id",
             "meta",
             "order_number",
+            "transaction_id",
+            "due_date",
+            "stage",
         }
     ),
     "dummy": frozenset(_COMMON | {"refunded", "callback_url"}),
@@ -109,9 +114,14 @@ def _redact(value: Any, allowed: frozenset[str]) -> Any:
     if isinstance(value, list | tuple):
         return [_redact(v, allowed) for v in value]
     if isinstance(value, str):
-        return _PAN_LIKE.sub(MASK, value)
+        return mask_card_numbers(value)
     if isinstance(value, int) and not isinstance(value, bool) and 13 <= len(str(abs(value))) <= 19:
         return MASK
     if isinstance(value, bool) or value is None or isinstance(value, int | float):
         return value
-    return str(value)  # Decimal, datetime: JSON-safe and exact
+    return mask_card_numbers(str(value))  # Decimal, datetime: JSON-safe and exact
+
+
+def mask_card_numbers(text: str) -> str:
+    """``text`` with every run of 13 to 19 digits (spaces or dashes allowed) masked."""
+    return _PAN_LIKE.sub(MASK, text)

@@ -56,11 +56,18 @@ def reconcile_pending_payments(limit: int = 100) -> dict[str, object]:
 
 @shared_task(name="payments.purge_webhook_events", ignore_result=True)
 def purge_webhook_events() -> int:
-    """Delete processed webhook events older than ops.purge_webhooks_after_days."""
+    """Delete processed webhook events older than ops.purge_webhooks_after_days, and refused
+    ones older than ops.purge_refused_webhooks_after_days."""
     days = get_setting("ops.purge_webhooks_after_days")
+    refused_days = get_setting("ops.purge_refused_webhooks_after_days")
     count = maintenance.purge_processed_webhook_events(older_than=timedelta(days=days))
-    logger.info("purge_webhook_events: deleted=%d older_than_days=%d", count, days)
-    return count
+    refused = maintenance.purge_refused_webhook_events(older_than=timedelta(days=refused_days))
+    logger.info(
+        "purge_webhook_events: deleted=%d older_than_days=%d refused_deleted=%d "
+        "refused_older_than_days=%d",
+        count, days, refused, refused_days,
+    )  # fmt: skip
+    return count + refused
 
 
 @shared_task(

@@ -130,6 +130,17 @@ REGISTRY: dict[str, SettingSpec] = {
         _whole_number_up_to(DAYS_IN_TEN_YEARS),
         "Processed webhook events older than this are deleted.",
     ),
+    "ops.purge_refused_webhooks_after_days": SettingSpec(
+        7,
+        _whole_number_up_to(DAYS_IN_TEN_YEARS),
+        "Webhook bodies refused for their signature are deleted after this many days.",
+    ),
+    "ops.webhook_max_attempts": SettingSpec(
+        10,
+        _whole_number_up_to(1000),
+        "A webhook event whose processing fails this many times, the last with an error "
+        "that retrying does not fix, is dead: no longer re-driven, replayed from the admin.",
+    ),
     "bank_transfer.account": SettingSpec(
         {
             "bank_name": "Demo Bank",

@@ -55,6 +55,7 @@ DURATIONS = {  # every duration setting and its largest allowed value
     "ops.archive_after_days": 3650,
     "ops.redrive_webhooks_after_minutes": 7 * 24 * 60,
     "ops.purge_webhooks_after_days": 3650,
+    "ops.purge_refused_webhooks_after_days": 3650,
 }
 
 

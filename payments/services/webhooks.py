@@ -2,7 +2,14 @@
 
 Receiving does no business work: verify the signature, store one row per event (the unique
 (gateway, event_key) drops redeliveries), and after commit hand the row id to Celery. If the
-broker is down the row simply waits for ``redrive_stuck_webhooks``.
+broker is down the row simply waits for ``redrive_stuck_webhooks``. Bodies are stored redacted
+(``payments.webhook_bodies``); a refused one only as a bounded prefix with its length and hash.
+
+An event whose processing keeps failing with an error that retrying does not fix is ``dead``
+after ``ops.webhook_max_attempts`` attempts: the re-drive leaves it to staff (admin replay).
+Waiting for another event (``Deferred``) or for a gateway or the database is retryable and never
+kills an event; the re-drive takes the least recently tried events first, so events that keep
+failing take turns with newer ones instead of filling every run.
 """
 
 from __future__ import annotations
@@ -16,7 +23,8 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from config.errors import DomainError
@@ -25,7 +33,7 @@ from payments.errors import PaymentNotFound
 from payments.models import Payment, WebhookEvent
 from payments.providers import DisputeInfo, GatewayEvent, RefundInfo, get_provider
 from payments.providers.base import header, parse_timestamp
-from payments.providers.errors import InvalidSignature, InvalidWebhookPayload
+from payments.providers.errors import GatewayUnavailable, InvalidSignature, InvalidWebhookPayload
 from payments.providers.http import encode_json
 from payments.services.events import (
     Deferred,
@@ -34,8 +42,14 @@ from payments.services.events import (
     find_payment,
 )
 from payments.storable import is_storable, storable, storable_text
+from payments.webhook_bodies import StoredBody, stored_body
+from shop.platform_settings import get_setting
 
 logger = logging.getLogger(__name__)
+
+# Failures that go away by themselves: the event waits for another one, or a gateway or the
+# database was briefly unreachable. Any other error counts towards ops.webhook_max_attempts.
+RETRYABLE_ERRORS = (Deferred, GatewayUnavailable, OperationalError, InterfaceError)
 
 # Headers worth keeping for audit; never Authorization or cookies.
 KEPT_HEADERS = (
@@ -69,17 +83,17 @@ def receive_webhook(
 ) -> Received:
     """Verify and store; raises InvalidSignature (after storing the refused body for audit)."""
     provider = get_provider(gateway)
-    # A NUL byte (which PostgreSQL text refuses) is stored as U+FFFD, like undecodable bytes:
-    # the refused body is kept for audit rather than lost with a 500. A verified body has none
-    # (JSON forbids a raw NUL), so its audit copy stays exactly what was received.
-    raw_text = storable_text(body.decode("utf-8", errors="replace"))
     try:
         events = provider.parse_webhook(headers, body)
     except InvalidSignature:
+        # Anyone's input, kept for audit: a bounded, redacted prefix with its length and hash.
+        refused = stored_body(gateway, body, refused=True)
         WebhookEvent.objects.create(
             gateway=gateway,
             event_key=f"invalid-signature:{uuid.uuid4().hex}",
-            raw_body=raw_text,
+            raw_body=refused.text,
+            body_length=refused.length,
+            body_sha256=refused.sha256,
             headers=_kept_headers(headers),
             signature_valid=False,
             remote_addr=remote_addr,
@@ -96,9 +110,10 @@ def receive_webhook(
             remote_addr,
         )
         raise
+    received = stored_body(gateway, body)
     return _store_events(
         gateway,
-        [(event, raw_text) for event in events],
+        [(event, received) for event in events],
         headers=_kept_headers(headers),
         remote_addr=remote_addr,
     )
@@ -109,7 +124,7 @@ def store_polled_events(*, gateway: str, events: list[GatewayEvent]) -> Received
     webhook rows so the same unique key drops repeats and the same task processes them."""
     return _store_events(
         gateway,
-        [(event, encode_json(event.raw).decode()) for event in events],
+        [(event, stored_body(gateway, encode_json(event.raw))) for event in events],
         headers={},
         remote_addr=None,
     )
@@ -117,7 +132,7 @@ def store_polled_events(*, gateway: str, events: list[GatewayEvent]) -> Received
 
 def _store_events(
     gateway: str,
-    events: list[tuple[GatewayEvent, str]],
+    events: list[tuple[GatewayEvent, StoredBody]],
     *,
     headers: dict[str, str],
     remote_addr: str | None,
@@ -125,20 +140,22 @@ def _store_events(
     stored: list[int] = []
     event_types: list[str] = []
     duplicates = 0
-    for event, raw_text in events:
+    for event, body in events:
         try:
             with transaction.atomic():
                 # A signed body may carry \u0000 or a lone surrogate escape in any string, which
                 # text and jsonb cannot hold: the normalised copy gets U+FFFD instead (matching
                 # none of our references or ids), and the event is stored and processed like any
-                # other, rather than refused and redelivered forever. raw_body keeps the escape.
+                # other, rather than refused and redelivered forever.
                 row = WebhookEvent.objects.create(
                     gateway=gateway,
                     event_key=storable_text(event.event_key[:200]),
                     event_type=storable_text(event.event_type[:100]),
                     kind=event.kind,
                     event=storable(serialise_event(event)),
-                    raw_body=raw_text,
+                    raw_body=body.text,
+                    body_length=body.length,
+                    body_sha256=body.sha256,
                     headers=headers,
                     signature_valid=True,
                     remote_addr=remote_addr,
@@ -186,7 +203,8 @@ def process_webhook_event(*, event_id: int) -> str:
             if row.processed_at is not None:
                 return row.outcome
             outcome = apply_gateway_event(event=event, payment=payment)
-            row.processed_at = timezone.now()
+            row.processed_at = row.last_attempt_at = timezone.now()
+            row.dead_at = None  # a dead event replayed by staff
             row.outcome = outcome
             row.attempts += 1
             row.last_error = ""
@@ -199,10 +217,13 @@ def process_webhook_event(*, event_id: int) -> str:
         )
         return outcome
     except Deferred as exc:
-        _record_failure(event_id, f"deferred: {exc}")
+        _record_failure(event_id, f"deferred: {exc}", retryable=True)
+        raise
+    except RETRYABLE_ERRORS as exc:
+        _record_failure(event_id, f"{type(exc).__name__}: {exc}", retryable=True)
         raise
     except Exception as exc:
-        _record_failure(event_id, f"{type(exc).__name__}: {exc}")
+        _record_failure(event_id, f"{type(exc).__name__}: {exc}", retryable=False)
         raise
 
 
@@ -212,31 +233,55 @@ def _pending(event: GatewayEvent) -> GatewayEvent:
     return replace(event, kind="unknown", event_type=f"{event.event_type} (not confirmed)")
 
 
-def _record_failure(event_id: int, error: str) -> None:
+def _record_failure(event_id: int, error: str, *, retryable: bool) -> None:
+    max_attempts = get_setting("ops.webhook_max_attempts")
     with transaction.atomic():
         row = WebhookEvent.objects.select_for_update().get(pk=event_id)
+        if row.processed_at is not None:
+            return  # another run processed it meanwhile
         result = "deferred" if error.startswith("deferred:") else "failed"
         transaction.on_commit(
             partial(WEBHOOK_EVENTS.labels(row.gateway, row.event_type, result).inc)
         )
         row.attempts += 1
+        row.last_attempt_at = timezone.now()
         row.last_error = error[:2000]
-        row.save(update_fields=["attempts", "last_error"])
+        dies = not retryable and row.dead_at is None and row.attempts >= max_attempts
+        if dies:
+            row.dead_at = row.last_attempt_at
+            transaction.on_commit(
+                partial(WEBHOOK_EVENTS.labels(row.gateway, row.event_type, "dead").inc)
+            )
+        row.save(update_fields=["attempts", "last_attempt_at", "last_error", "dead_at"])
+    if dies:
+        logger.error(
+            "Webhook event %s (%s %s) is dead after %d attempts: %s",
+            event_id, row.gateway, row.event_type, row.attempts, row.last_error,
+        )  # fmt: skip
+
+
+def redrive_queue(*, older_than: timedelta, now: datetime | None = None):
+    """Valid events unprocessed, not dead, received and last tried ``older_than`` ago or more.
+
+    Never-tried events first (a lost task, a broker outage), then the least recently tried, so
+    events that keep failing take turns with newer ones instead of filling every run.
+    """
+    cutoff = (now or timezone.now()) - older_than
+    return (
+        WebhookEvent.objects.filter(
+            signature_valid=True,
+            processed_at__isnull=True,
+            dead_at__isnull=True,
+            received_at__lte=cutoff,
+        )
+        .filter(Q(last_attempt_at__isnull=True) | Q(last_attempt_at__lte=cutoff))
+        .order_by(F("last_attempt_at").asc(nulls_first=True), "received_at", "pk")
+    )
 
 
 def redrive_stuck_webhooks(*, older_than: timedelta, limit: int = 500) -> int:
-    """Queue valid events still unprocessed after ``older_than`` (lost task, broker outage).
-
-    For the ops engineer's periodic job; returns how many were queued.
-    """
-    cutoff = timezone.now() - older_than
-    ids = list(
-        WebhookEvent.objects.filter(
-            signature_valid=True, processed_at__isnull=True, received_at__lte=cutoff
-        )
-        .order_by("received_at")
-        .values_list("pk", flat=True)[:limit]
-    )
+    """Queue up to ``limit`` events of ``redrive_queue``; returns how many were queued."""
+    ids = list(redrive_queue(older_than=older_than).values_list("pk", flat=True)[:limit])
     return sum(1 for pk in ids if enqueue(pk))
 
 

@@ -200,10 +200,12 @@ def test_purge_webhook_events_command_defaults_to_the_setting_and_dry_runs():
 
     assert run("purge_webhook_events", "--dry-run") == (
         "1 processed webhook event(s) older than 30d would be deleted.\n"
+        "0 refused webhook event(s) older than 7d would be deleted.\n"
     )
     assert WebhookEvent.objects.count() == 2
     assert run("purge_webhook_events", "--older-than", "20d") == (
         "2 processed webhook event(s) older than 20d deleted.\n"
+        "0 refused webhook event(s) older than 7d deleted.\n"
     )
 
 

@@ -8,6 +8,7 @@ bodies stay in the audit log, verified events are stored and processed.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import timedelta
 
@@ -111,7 +112,10 @@ def test_signed_event_with_an_escaped_nul_is_stored_processed_and_acknowledged(
 
     assert (response.status_code, response.json()) == (200, {"received": 1, "duplicates": 0})
     row = WebhookEvent.objects.get()
-    assert row.raw_body == body.decode()  # the audit copy is exactly what was received
+    # The audit copy is the redacted JSON, with the escaped NUL stored as U+FFFD; its length
+    # and hash are those of what was received.
+    assert row.raw_body == '{"event":"charge.completed\\ufffd","data":{"id":1,"tx_ref":"abc"}}'
+    assert (row.body_length, row.body_sha256) == (len(body), hashlib.sha256(body).hexdigest())
     assert (row.signature_valid, row.event_type, row.outcome) == (
         True,
         "charge.completed\ufffd",

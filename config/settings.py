@@ -252,10 +252,11 @@ EMAIL_BACKEND = env_str("EMAIL_BACKEND") or (
 )
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"{SHOP_NAME} <{SHOP_SUPPORT_EMAIL}>")
 SERVER_EMAIL = env_str("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
-SMS_PROVIDER = env_str("SMS_PROVIDER", "console").lower()
-if SMS_PROVIDER not in {"console", "twilio", "termii"}:
+# "none" sends no SMS; "console" (development only: `check --deploy` refuses it) logs them.
+SMS_PROVIDER = env_str("SMS_PROVIDER", "console" if DEBUG else "none").lower()
+if SMS_PROVIDER not in {"none", "console", "twilio", "termii"}:
     raise ImproperlyConfigured(
-        f"SMS_PROVIDER must be console, twilio or termii, got {SMS_PROVIDER!r}"
+        f"SMS_PROVIDER must be none, console, twilio or termii, got {SMS_PROVIDER!r}"
     )
 TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID")
 TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN")
@@ -314,6 +315,13 @@ THROTTLE_WEBHOOK_RATE = env_str("THROTTLE_WEBHOOK_RATE", "100/min")  # per clien
 THROTTLE_CHECKOUT_RATE = env_str("THROTTLE_CHECKOUT_RATE", "10/min")  # per customer
 THROTTLE_STAFF_RATE = env_str("THROTTLE_STAFF_RATE", "30/min")  # per staff user
 THROTTLE_LOGIN_RATE = env_str("THROTTLE_LOGIN_RATE", "5/min")  # per client address + email
+THROTTLE_PAYMENT_RATE = env_str("THROTTLE_PAYMENT_RATE", "10/min")  # pay, verify: per customer
+# The admin login is counted like the token endpoint (AUTH_THROTTLE_RATE, THROTTLE_LOGIN_RATE);
+# it is found by URL name, whichever view renders it. After CSRF: a POST it refuses is no attempt.
+ADMIN_LOGIN_URL_NAMES = ["admin:login"]
+MIDDLEWARE += ["observability.admin_login.AdminLoginThrottleMiddleware"]
+# Webhook bodies above this many bytes answer 413 payload_too_large (no gateway sends more).
+WEBHOOK_MAX_BODY_BYTES = env_int("WEBHOOK_MAX_BODY_BYTES", 262144)
 
 # /metrics answers only a bearer token or an allowed address; with neither set it is a 404.
 METRICS_TOKEN = env_str("METRICS_TOKEN")

@@ -4,10 +4,10 @@ Over the limit a view answers 429 ``throttled`` with ``Retry-After`` (DRF's Thro
 rendered by ``config.api``). When Redis cannot be reached:
 
 - fail OPEN (request allowed, warning logged): webhooks — a dropped payment notification costs
-  more than a flood; the signature check still guards them — and checkout and staff actions,
-  which need a signed-in account anyway;
-- fail CLOSED (503 ``rate_limit_unavailable``): login/token and sign-up, because an unlimited
-  password-guessing window is the thing these limits exist to prevent.
+  more than a flood; the signature check still guards them — and checkout, paying, verifying
+  and staff actions, which need a signed-in account anyway;
+- fail CLOSED (503 ``rate_limit_unavailable``): login/token, sign-up and the admin login,
+  because an unlimited password-guessing window is the thing these limits exist to prevent.
 
 Rates are settings read per request (``THROTTLE_*_RATE``: ``"5/min"``; empty = no limit).
 Outside DRF: decorate a plain Django view with ``@throttle_view(WebhookThrottle)`` (same 429 /
@@ -17,10 +17,11 @@ refuse when it is False; ``wait()`` then gives the seconds to wait.
 
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.utils.crypto import salted_hmac
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
@@ -100,28 +101,48 @@ class WebhookThrottle(SharedRateThrottle):
         return f"ip:{client_ip(request)}"
 
 
-class CheckoutThrottle(SharedRateThrottle):
+class PerUserThrottle(SharedRateThrottle):
+    """Base: counted per signed-in user (per address for an anonymous caller)."""
+
+    def throttle_key(self, request: Request, view: object) -> str | None:
+        user_id = _user_id(request)
+        return f"user:{user_id}" if user_id is not None else f"ip:{client_ip(request)}"
+
+
+class CheckoutThrottle(PerUserThrottle):
     """Checkout: THROTTLE_CHECKOUT_RATE (10/min) per customer; fails open."""
 
     scope = "checkout"
     rate_setting = "THROTTLE_CHECKOUT_RATE"
     fail_open = True
 
-    def throttle_key(self, request: Request, view: object) -> str | None:
-        user_id = _user_id(request)
-        return f"user:{user_id}" if user_id is not None else f"ip:{client_ip(request)}"
+
+class PaymentStartThrottle(PerUserThrottle):
+    """``POST /api/orders/{id}/pay/``: THROTTLE_PAYMENT_RATE (10/min) per customer; fails open.
+
+    Each call opens a gateway session, so a loop would flood the gateway in our name.
+    """
+
+    scope = "pay"
+    rate_setting = "THROTTLE_PAYMENT_RATE"
+    fail_open = True
 
 
-class StaffThrottle(SharedRateThrottle):
+class PaymentVerifyThrottle(PerUserThrottle):
+    """``GET /api/payments/verify/{reference}/``: THROTTLE_PAYMENT_RATE per customer, counted
+    apart from paying (a return page may poll it); each call asks the gateway. Fails open."""
+
+    scope = "verify"
+    rate_setting = "THROTTLE_PAYMENT_RATE"
+    fail_open = True
+
+
+class StaffThrottle(PerUserThrottle):
     """Staff API and admin order actions: THROTTLE_STAFF_RATE (30/min) per staff user."""
 
     scope = "staff"
     rate_setting = "THROTTLE_STAFF_RATE"
     fail_open = True
-
-    def throttle_key(self, request: Request, view: object) -> str | None:
-        user_id = _user_id(request)
-        return f"user:{user_id}" if user_id is not None else f"ip:{client_ip(request)}"
 
 
 class LoginThrottle(SharedRateThrottle):
@@ -134,10 +155,13 @@ class LoginThrottle(SharedRateThrottle):
     rate_setting = "THROTTLE_LOGIN_RATE"
     fail_open = False
 
-    def throttle_key(self, request: Request, view: object) -> str | None:
+    def submitted_identifier(self, request: Request) -> str:
         data = getattr(request, "data", None)
         email = data.get("email") if hasattr(data, "get") else None
-        email = email.strip().lower() if isinstance(email, str) else ""
+        return email if isinstance(email, str) else ""
+
+    def throttle_key(self, request: Request, view: object) -> str | None:
+        email = self.submitted_identifier(request).strip().lower()
         email_key = salted_hmac("observability.login-throttle", email).hexdigest()[:32]
         return f"ip:{client_ip(request)}:email:{email_key}"
 
@@ -151,31 +175,55 @@ class ClientAddressThrottle(SharedRateThrottle):
         return f"ip:{client_ip(request)}"
 
 
+def refusal(
+    request: HttpRequest,
+    throttle_classes: Iterable[type[SharedRateThrottle]],
+    *,
+    html: bool = False,
+) -> HttpResponse | None:
+    """The 429 (or fail-closed 503) answer of the first throttle refusing ``request``, or None.
+
+    JSON error body by default; with ``html`` a small page for browsers (the admin), unless the
+    client asks for JSON. Both carry ``Retry-After`` on a 429.
+    """
+    for throttle_class in throttle_classes:
+        throttle = throttle_class()
+        try:
+            allowed = throttle.allow_request(request, None)
+        except RateLimitUnavailable as exc:
+            return _answer(request, exc.http_status, exc.code, exc.message, {}, html=html)
+        if not allowed:
+            wait = int(throttle.wait() or 1)
+            message = f"Request was throttled. Expected available in {wait} seconds."
+            response = _answer(
+                request, 429, "throttled", message, {"retry_after_seconds": wait}, html=html
+            )
+            response["Retry-After"] = str(wait)
+            return response
+    return None
+
+
+def _answer(
+    request: HttpRequest, status: int, code: str, message: str, details: dict, *, html: bool
+) -> HttpResponse:
+    wants_json = "application/json" in request.headers.get("Accept", "")
+    if html and not wants_json:
+        return render(
+            request,
+            "observability/refused.html",
+            {"code": code, "message": message, "retry_after": details.get("retry_after_seconds")},
+            status=status,
+        )
+    return JsonResponse(error_body(code, message, details), status=status)
+
+
 def throttle_view(*throttle_classes: type[SharedRateThrottle]) -> Callable:
     """The throttles for a plain Django view (e.g. a ``csrf_exempt`` webhook endpoint)."""
 
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @functools.wraps(view)
         def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-            for throttle_class in throttle_classes:
-                throttle = throttle_class()
-                try:
-                    allowed = throttle.allow_request(request, None)
-                except RateLimitUnavailable as exc:
-                    return JsonResponse(error_body(exc.code, exc.message), status=exc.http_status)
-                if not allowed:
-                    wait = int(throttle.wait() or 1)
-                    response = JsonResponse(
-                        error_body(
-                            "throttled",
-                            f"Request was throttled. Expected available in {wait} seconds.",
-                            {"retry_after_seconds": wait},
-                        ),
-                        status=429,
-                    )
-                    response["Retry-After"] = str(wait)
-                    return response
-            return view(request, *args, **kwargs)
+            return refusal(request, throttle_classes) or view(request, *args, **kwargs)
 
         return wrapped
 

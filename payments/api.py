@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -10,13 +11,13 @@ from rest_framework.views import APIView
 
 from config.api import COMMON_ERRORS, error_response
 from observability.metrics import WEBHOOK_EVENTS
-from observability.throttles import WebhookThrottle
+from observability.throttles import PaymentStartThrottle, PaymentVerifyThrottle, WebhookThrottle
 from observability.webhook_ips import WebhookSourceAllowed
 from orders.selectors import order_get_for_customer
 from orders.services import retry_payment
 from orders.states import ActorType, OrderState
 from payments import services
-from payments.errors import OrderNotPayable
+from payments.errors import OrderNotPayable, WebhookPayloadTooLarge
 from payments.models import Payment
 from payments.providers import provider_available
 from payments.providers.errors import InvalidSignature
@@ -31,6 +32,9 @@ PAYMENT_OBJECT = inline_serializer(
 
 
 class OrderPayApi(APIView):
+    # Every call opens a gateway session: THROTTLE_PAYMENT_RATE per customer, failing open.
+    throttle_classes = [PaymentStartThrottle]
+
     @extend_schema(
         operation_id="orders_pay",
         request=None,
@@ -39,6 +43,7 @@ class OrderPayApi(APIView):
             **COMMON_ERRORS,
             404: error_response("not_found"),
             409: error_response("order_not_payable, insufficient_stock"),
+            429: error_response("throttled (THROTTLE_PAYMENT_RATE per customer)"),
             502: error_response("payment_gateway_unavailable (details.order_id)"),
         },
         description=(
@@ -74,6 +79,9 @@ def render_payment(payment: Payment) -> dict[str, Any]:
 
 
 class PaymentVerifyApi(APIView):
+    # Every call asks the gateway: THROTTLE_PAYMENT_RATE per customer, counted apart from pay.
+    throttle_classes = [PaymentVerifyThrottle]
+
     @extend_schema(
         operation_id="payments_verify",
         responses={
@@ -93,6 +101,7 @@ class PaymentVerifyApi(APIView):
             ),
             **COMMON_ERRORS,
             404: error_response("payment_not_found, payment_not_found_at_gateway"),
+            429: error_response("throttled (THROTTLE_PAYMENT_RATE per customer)"),
             502: error_response("payment_gateway_unavailable, payment_gateway_bad_response"),
         },
         description="Ask the gateway about one of your payments and apply its answer.",
@@ -112,6 +121,12 @@ class WebhookApi(APIView):
     # Fails open when Redis is down: a payment notification is never dropped by the limiter.
     throttle_classes = [WebhookThrottle]
 
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        # Before anything reads the body: a declared length over the cap is refused unread.
+        if _declared_length(request) > settings.WEBHOOK_MAX_BODY_BYTES:
+            raise WebhookPayloadTooLarge(details={"max_bytes": settings.WEBHOOK_MAX_BODY_BYTES})
+        super().initial(request, *args, **kwargs)
+
     @extend_schema(
         operation_id="payments_webhook",
         request=None,
@@ -125,8 +140,15 @@ class WebhookApi(APIView):
             ),
             400: error_response("invalid_webhook_payload, unknown_payment_method"),
             401: error_response("invalid_signature"),
+            403: error_response("webhook_source_not_allowed (WEBHOOK_IP_ALLOWLIST_ENABLED)"),
             404: error_response("not_found"),
+            413: error_response("payload_too_large (WEBHOOK_MAX_BODY_BYTES, 256 KB)"),
+            429: error_response("throttled (THROTTLE_WEBHOOK_RATE per client address)"),
         },
+        description=(
+            "Also accepted without the trailing slash (`/api/webhooks/{gateway}`): gateways do "
+            "not follow redirects."
+        ),
     )
     def post(self, request: Request, gateway: str) -> Response:
         if not provider_available(gateway):  # the dummy too, unless DEBUG is on
@@ -134,11 +156,14 @@ class WebhookApi(APIView):
                 {"error": {"code": "not_found", "message": "Unknown gateway.", "details": {}}},
                 status=status.HTTP_404_NOT_FOUND,
             )
+        body = request.body
+        if len(body) > settings.WEBHOOK_MAX_BODY_BYTES:  # a body sent without a length
+            raise WebhookPayloadTooLarge(details={"max_bytes": settings.WEBHOOK_MAX_BODY_BYTES})
         try:
             received = services.receive_webhook(
                 gateway=gateway,
                 headers=request.headers,
-                body=request.body,
+                body=body,
                 remote_addr=request.META.get("REMOTE_ADDR"),
             )
         except InvalidSignature:
@@ -149,3 +174,15 @@ class WebhookApi(APIView):
         if received.duplicates:
             WEBHOOK_EVENTS.labels(gateway, "duplicate", "duplicate").inc(received.duplicates)
         return Response({"received": len(received.stored), "duplicates": received.duplicates})
+
+
+@extend_schema(exclude=True)  # documented once, under the path with the slash
+class WebhookWithoutSlashApi(WebhookApi):
+    """``/api/webhooks/<gateway>`` without the trailing slash: the same endpoint, no redirect."""
+
+
+def _declared_length(request: Request) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:  # unreadable: Django reads no body then, and the read length decides
+        return 0

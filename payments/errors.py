@@ -3,6 +3,14 @@
 from config.errors import DomainError
 
 
+class WebhookPayloadTooLarge(DomainError):
+    """A webhook body above WEBHOOK_MAX_BODY_BYTES: no gateway sends one; nothing is stored."""
+
+    code = "payload_too_large"
+    http_status = 413
+    message = "The request body is too large."
+
+
 class OrderNotPayable(DomainError):
     code = "order_not_payable"
     http_status = 409

@@ -55,8 +55,9 @@ def enqueue(
     ``dedup_key`` names the occurrence, e.g. ``f"order_placed:{order.number}"``; each row's
     stored key is ``f"{dedup_key}:{channel}"``. Email is always sent when an address is given
     (transactional email cannot be disabled); SMS only when the event has an SMS body, a phone
-    is given and ``sms_allowed`` (the customer's opt-in). Calling again with the same key —
-    a retried service, a duplicate webhook — inserts nothing and returns the existing rows.
+    is given, ``sms_allowed`` (the customer's opt-in) and SMS is on (``SMS_PROVIDER``).
+    Calling again with the same key — a retried service, a duplicate webhook — inserts nothing
+    and returns the existing rows.
     With ``fetch_rows=False`` nothing is read back and ``[]`` is returned: callers on a hot
     path (checkout) save that query.
     Raises InvalidRecipient, UnknownNotificationEvent or NotificationContextInvalid.
@@ -66,7 +67,7 @@ def enqueue(
     recipients: list[tuple[str, str]] = []
     if email:
         recipients.append((Channel.EMAIL, _checked_email(email)))
-    if phone and spec.has_sms and sms_allowed:
+    if phone and spec.has_sms and sms_allowed and settings.SMS_PROVIDER != "none":
         recipients.append((Channel.SMS, _checked_phone(phone)))
     if not recipients:
         if email is None and phone is None:

@@ -27,19 +27,21 @@ def _manage(*args: str, **env: str) -> subprocess.CompletedProcess:
     )
 
 
+def _production(**env: str) -> dict[str, str]:
+    """A deployment's minimal environment, plus ``env``."""
+    return {
+        "DEBUG": "0",
+        "SITE_URL": "https://shop.example.com",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "shop.example.com",
+        "DATABASE_URL": "postgres://shop:secret@db.internal:5432/shop",
+        "REDIS_URL": "redis://cache.internal:6379/0",
+        **env,
+    }
+
+
 def test_production_settings_pass_the_deploy_check_without_warnings():
-    result = _manage(
-        "check",
-        "--deploy",
-        "--fail-level",
-        "WARNING",
-        DEBUG="0",
-        SITE_URL="https://shop.example.com",
-        SECRET_KEY=secrets.token_urlsafe(50),
-        ALLOWED_HOSTS="shop.example.com",
-        DATABASE_URL="postgres://shop:secret@db.internal:5432/shop",
-        REDIS_URL="redis://cache.internal:6379/0",
-    )
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", **_production())
     assert result.returncode == 0, result.stdout + result.stderr
     # Info notes (e.g. "EMAIL_HOST is not set") may be listed; warnings and errors may not.
     assert "WARNINGS:" not in result.stdout + result.stderr
@@ -47,22 +49,22 @@ def test_production_settings_pass_the_deploy_check_without_warnings():
 
 
 def test_a_fully_configured_production_passes_the_deploy_check_with_no_issues():
-    result = _manage(
-        "check",
-        "--deploy",
-        "--fail-level",
-        "INFO",
-        DEBUG="0",
-        SITE_URL="https://shop.example.com",
-        SECRET_KEY=secrets.token_urlsafe(50),
-        ALLOWED_HOSTS="shop.example.com",
-        DATABASE_URL="postgres://shop:secret@db.internal:5432/shop",
-        REDIS_URL="redis://cache.internal:6379/0",
+    env = _production(
         EMAIL_HOST="smtp.example.com",
         SHOP_STAFF_ALERT_EMAILS="ops@example.com",
+        SMS_PROVIDER="termii",
+        TERMII_API_KEY="termii-key",
+        TERMII_SENDER_ID="DemoShop",
     )
+    result = _manage("check", "--deploy", "--fail-level", "INFO", **env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+def test_the_console_sms_provider_fails_the_deploy_check():
+    result = _manage("check", "--deploy", **_production(SMS_PROVIDER="console"))
+    assert result.returncode != 0
+    assert "notifications.E001" in result.stderr
 
 
 def test_production_refuses_to_start_without_a_secret_key():

@@ -30,3 +30,15 @@ def test_missing_email_host_sms_credentials_and_staff_addresses_are_reported(set
         "TWILIO_FROM_NUMBER": "",
         "SHOP_STAFF_ALERT_EMAILS": [],
     }, settings) == ["notifications.I001", "notifications.W002", "notifications.I003"]  # fmt: skip
+
+
+def test_the_console_sms_provider_with_debug_off_is_an_error(settings):
+    production = _ids({"DEBUG": False, "SMS_PROVIDER": "console"}, settings)
+    development = _ids({"DEBUG": True, "SMS_PROVIDER": "console"}, settings)
+
+    assert "notifications.E001" in production
+    assert "notifications.E001" not in development
+
+
+def test_sms_switched_off_in_production_is_reported_as_information(settings):
+    assert "notifications.I004" in _ids({"DEBUG": False, "SMS_PROVIDER": "none"}, settings)

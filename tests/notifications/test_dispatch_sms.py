@@ -257,3 +257,46 @@ def test_retry_now_requeues_failed_and_dead_rows_only(clock):
     assert (failed.status, failed.attempts, failed.max_attempts) == ("queued", 2, 8)
     assert failed.next_attempt_at <= dead.updated_at
     assert (sent.status, sent.attempts, sent.provider_message_id) == ("sent", 1, "SM1")
+
+
+# --- the console provider (development) ---------------------------------------------------------
+@pytest.mark.django_db
+def test_the_console_provider_logs_neither_the_number_nor_the_message(settings, clock, caplog):
+    settings.SMS_PROVIDER = "console"
+    row = _sms()
+
+    with caplog.at_level("INFO", logger="notifications.sms.console"):
+        report = dispatch_due(clock=clock)
+
+    assert report.sent == 1
+    row.refresh_from_db()
+    [record] = [r for r in caplog.records if r.name == "notifications.sms.console"]
+    logged = record.getMessage() + repr(record.__dict__)
+    for secret in ("2348031234567", "8031234567", "ORD-000123", "45,500.00", "Thank you"):
+        assert secret not in logged
+    characters = len(EXPECTED_BODY)
+    assert record.getMessage() == (
+        f"SMS {row.provider_message_id} not sent (console provider): {characters} characters"
+    )
+
+
+@pytest.mark.django_db
+def test_with_sms_switched_off_no_sms_is_queued_and_an_old_one_is_dead(settings, clock):
+    settings.SMS_PROVIDER = "none"
+    queued_before = _sms()
+
+    rows = services.enqueue(
+        event="payment_received",
+        email="ada@example.com",
+        phone="+2348031234567",
+        context=SMS_CONTEXT,
+        dedup_key="payment_received:ORD-000123",
+    )
+    dispatch_due(clock=clock)
+
+    assert [r.channel for r in rows] == ["email"]
+    queued_before.refresh_from_db()
+    assert (queued_before.status, queued_before.last_error) == (
+        "dead",
+        "attempt 1: SMS is switched off (SMS_PROVIDER=none).",
+    )

@@ -1,10 +1,10 @@
-"""SMS providers, picked by the SMS_PROVIDER setting (console, twilio, termii)."""
+"""SMS providers, picked by the SMS_PROVIDER setting (none, console, twilio, termii)."""
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from notifications.channels.sms.base import SmsProvider
-from notifications.channels.sms.console import ConsoleProvider
+from notifications.channels.sms.console import ConsoleProvider, SwitchedOffProvider
 from notifications.channels.sms.termii import TermiiProvider
 from notifications.channels.sms.twilio import TwilioProvider
 
@@ -13,6 +13,8 @@ __all__ = ["SmsProvider", "get_sms_provider"]
 
 def get_sms_provider(name: str | None = None) -> SmsProvider:
     name = (name or settings.SMS_PROVIDER).lower()
+    if name == "none":
+        return SwitchedOffProvider()
     if name == "console":
         return ConsoleProvider()
     if name == "twilio":
@@ -28,4 +30,6 @@ def get_sms_provider(name: str | None = None) -> SmsProvider:
             sender_id=settings.TERMII_SENDER_ID,
             base_url=settings.TERMII_BASE_URL,
         )
-    raise ImproperlyConfigured(f"SMS_PROVIDER must be console, twilio or termii, got {name!r}")
+    raise ImproperlyConfigured(
+        f"SMS_PROVIDER must be none, console, twilio or termii, got {name!r}"
+    )

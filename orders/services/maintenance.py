@@ -17,9 +17,16 @@ ARCHIVABLE_STATES = (S.DELIVERED, S.PARTIALLY_REFUNDED, S.REFUNDED, S.CANCELLED)
 
 
 def archivable_orders(*, older_than: timedelta, now: datetime | None = None):
-    """Finished orders untouched for ``older_than`` (``updated_at``: when they last changed)."""
+    """Finished orders untouched for ``older_than`` (``updated_at``: when they last changed).
+
+    An order flagged ``needs_attention`` (money held for a cancelled order, a refund that
+    failed…) is never archived automatically: archived orders leave staff work lists, so the
+    flag would be lost from sight. Staff archive it by hand once it is dealt with.
+    """
     now = now or timezone.now()
-    return Order.objects.filter(state__in=ARCHIVABLE_STATES, updated_at__lte=now - older_than)
+    return Order.objects.filter(
+        state__in=ARCHIVABLE_STATES, needs_attention=False, updated_at__lte=now - older_than
+    )
 
 
 def archive_finished_orders(

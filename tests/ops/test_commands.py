@@ -67,6 +67,29 @@ def test_archive_orders_older_than_archives_only_old_finished_orders():
     )
 
 
+def test_orders_that_need_attention_are_never_archived_automatically():
+    from orders.tasks import archive_finished_orders
+
+    delivered, cancelled, *plain = builders.finished_orders(4, days_ago=400)
+    Order.objects.filter(pk=cancelled.pk).update(
+        needs_attention=True, attention_reason="payment_for_closed_order"
+    )
+    Order.objects.filter(pk=delivered.pk).update(
+        needs_attention=True, attention_reason="refund_failed"
+    )
+
+    assert run("archive_orders", "--older-than", "90d", "--dry-run") == (
+        "2 finished order(s) older than 90d would be archived.\n"
+    )
+    assert archive_finished_orders.apply().get() == 2  # the beat task
+    assert run("archive_orders", "--older-than", "1d") == (
+        "0 finished order(s) older than 1d archived.\n"
+    )
+    states = dict(Order.objects.values_list("pk", "state"))
+    assert {states[o.pk] for o in plain} == {"archived"}
+    assert (states[delivered.pk], states[cancelled.pk]) == ("delivered", "cancelled")
+
+
 def test_archive_orders_defaults_to_the_platform_setting(django_capture_on_commit_callbacks):
     from shop.platform_settings import set_setting
 

@@ -188,19 +188,18 @@ def test_a_large_refused_text_body_keeps_4_kb_without_card_numbers(live_server, 
 
 
 def test_refused_rows_are_purged_after_the_retention_period_and_processed_ones_kept_longer():
-    refused_old = build.webhook_row(days_ago=8, signature_valid=False, processed=False, key="r8")
+    build.webhook_row(days_ago=8, signature_valid=False, processed=False, key="r8")
     refused_recent = build.webhook_row(days_ago=6, signature_valid=False, processed=False, key="r6")
     processed = build.webhook_row(days_ago=8, key="p8")
     stuck = build.webhook_row(days_ago=40, processed=False, key="stuck")
 
-    assert purge_webhook_events.apply().get() == 1
+    assert purge_webhook_events() == 1  # the beat task, run here
 
     assert set(WebhookEvent.objects.values_list("pk", flat=True)) == {
         refused_recent.pk,
         processed.pk,
         stuck.pk,
     }
-    assert refused_old.pk not in set(WebhookEvent.objects.values_list("pk", flat=True))
 
 
 def test_the_purge_command_reports_refused_rows_and_follows_the_setting():

@@ -316,8 +316,8 @@ THROTTLE_CHECKOUT_RATE = env_str("THROTTLE_CHECKOUT_RATE", "10/min")  # per cust
 THROTTLE_STAFF_RATE = env_str("THROTTLE_STAFF_RATE", "30/min")  # per staff user
 THROTTLE_LOGIN_RATE = env_str("THROTTLE_LOGIN_RATE", "5/min")  # per client address + email
 THROTTLE_PAYMENT_RATE = env_str("THROTTLE_PAYMENT_RATE", "10/min")  # pay, verify: per customer
-# The admin login is counted like the token endpoint (AUTH_THROTTLE_RATE, THROTTLE_LOGIN_RATE);
-# it is found by URL name, whichever view renders it. After CSRF: a POST it refuses is no attempt.
+# The admin login is counted like the token endpoint (AUTH_THROTTLE_RATE, THROTTLE_LOGIN_RATE),
+# found by URL name whichever view renders it; after CSRF, which refuses tokenless POSTs first.
 ADMIN_LOGIN_URL_NAMES = ["admin:login"]
 MIDDLEWARE += ["observability.admin_login.AdminLoginThrottleMiddleware"]
 # Webhook bodies above this many bytes answer 413 payload_too_large (no gateway sends more).

@@ -18,5 +18,6 @@ AUTH_THROTTLE_RATE = ""  # the suite signs in far more often than a person; test
 # Abuse limits off for the suite (it signs in and checks out far more than a person); the
 # throttle tests switch each one on with a small rate and a fake clock.
 THROTTLE_WEBHOOK_RATE = THROTTLE_CHECKOUT_RATE = THROTTLE_STAFF_RATE = THROTTLE_LOGIN_RATE = ""
+THROTTLE_ACCOUNT_EMAIL_RATE = ""
 # Test workers consume a queue of their own; the production `money` route would bypass it.
 CELERY_TASK_ROUTES: dict = {}

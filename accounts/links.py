@@ -1,12 +1,34 @@
 """The links the accounts app emails: ``<base>?uid=<uid>&token=<token>``, and reading them back."""
 
+import secrets
 from datetime import timedelta
 from urllib.parse import urlencode
 
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 
+from notifications.services import enqueue
 from shop.models import User
+
+
+def send_link(
+    *, event: str, link_key: str, user: User, base_url: str, token: str, lifetime: timedelta
+) -> None:
+    """Queue ``event``'s email with the account's link, in the caller's transaction. Every
+    call is a message of its own (each carries a new link)."""
+    enqueue(
+        event=event,
+        email=user.email,
+        phone=None,
+        context={
+            "customer_name": user.get_full_name() or user.email,
+            link_key: emailed_link(base_url, user, token),
+            "valid_for": describe(lifetime),
+        },
+        dedup_key=f"{event}:{user.pk}:{secrets.token_hex(8)}",
+        sms_allowed=False,
+        fetch_rows=False,
+    )
 
 
 def emailed_link(base_url: str, user: User, token: str) -> str:

@@ -5,7 +5,6 @@ password hash and last sign-in with a timestamp, so it stops working once used (
 changes), after any password change or sign-in, and after ``PASSWORD_RESET_TIMEOUT``.
 """
 
-import secrets
 from datetime import timedelta
 
 from django.conf import settings
@@ -18,8 +17,7 @@ from knox.models import AuthToken
 
 from accounts import tokens
 from accounts.errors import InvalidLink, PasswordIncorrect
-from accounts.links import describe, emailed_link, user_id_from_uid
-from notifications.services import enqueue
+from accounts.links import send_link, user_id_from_uid
 from shop.models import User
 
 
@@ -61,20 +59,14 @@ def request_password_reset(*, email: str) -> None:
     user = _resettable_account(email)
     if user is None:
         return
-    link = emailed_link(settings.PASSWORD_RESET_URL, user, default_token_generator.make_token(user))
     with transaction.atomic():
-        enqueue(
+        send_link(
             event="password_reset",
-            email=user.email,
-            phone=None,
-            context={
-                "customer_name": user.get_full_name() or user.email,
-                "reset_url": link,
-                "valid_for": describe(timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT)),
-            },
-            dedup_key=f"password_reset:{user.pk}:{secrets.token_hex(8)}",
-            sms_allowed=False,
-            fetch_rows=False,
+            link_key="reset_url",
+            user=user,
+            base_url=settings.PASSWORD_RESET_URL,
+            token=default_token_generator.make_token(user),
+            lifetime=timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT),
         )
 
 

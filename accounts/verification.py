@@ -5,24 +5,21 @@ so it stops working after ``EMAIL_VERIFICATION_TIMEOUT`` or once the account's a
 changes, and it carries no address in clear. Following it twice is harmless.
 """
 
-import hashlib
-import secrets
-
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from accounts.errors import EmailAlreadyVerified, InvalidLink
-from accounts.links import describe, emailed_link, user_id_from_uid
-from notifications.services import enqueue
+from accounts.links import send_link, user_id_from_uid
 from shop.models import User
 
 _SALT = "accounts.email-verification"
 
 
 def _address_hash(email: str) -> str:
-    return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+    return salted_hmac(_SALT, email.strip().lower()).hexdigest()[:32]
 
 
 def make_token(user: User) -> str:
@@ -33,19 +30,13 @@ def send_verification_email(user: User) -> None:
     """Queue the verification email, in the caller's transaction (e.g. the sign-up's)."""
     if user.email_verified_at is not None:
         raise EmailAlreadyVerified()
-    link = emailed_link(settings.EMAIL_VERIFICATION_URL, user, make_token(user))
-    enqueue(
+    send_link(
         event="email_verification",
-        email=user.email,
-        phone=None,
-        context={
-            "customer_name": user.get_full_name() or user.email,
-            "verify_url": link,
-            "valid_for": describe(settings.EMAIL_VERIFICATION_TIMEOUT),
-        },
-        dedup_key=f"email_verification:{user.pk}:{secrets.token_hex(8)}",
-        sms_allowed=False,
-        fetch_rows=False,
+        link_key="verify_url",
+        user=user,
+        base_url=settings.EMAIL_VERIFICATION_URL,
+        token=make_token(user),
+        lifetime=settings.EMAIL_VERIFICATION_TIMEOUT,
     )
 
 

@@ -47,11 +47,15 @@ def _detail(text: str, status_code: int = status.HTTP_200_OK) -> Response:
     return Response({"detail": text}, status=status_code)
 
 
-class RegisterView(APIView):
+class PublicView(APIView):
+    """Sign-up, sign-in and the emailed links: no credentials, limited per client address."""
+
     authentication_classes: list = []
     permission_classes = [AllowAny]
     throttle_classes = [AuthRateThrottle]
 
+
+class RegisterView(PublicView):
     @extend_schema(
         tags=TAGS,
         summary="Create a customer account (a verification email is sent)",
@@ -67,9 +71,7 @@ class RegisterView(APIView):
         return Response(CustomerOutputSerializer(user).data, status=status.HTTP_201_CREATED)
 
 
-class TokenView(APIView):
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
+class TokenView(PublicView):
     throttle_classes = [AuthRateThrottle, LoginThrottle]
 
     @extend_schema(
@@ -151,9 +153,7 @@ class PasswordChangeView(APIView):
         return _detail("Password changed. Other devices are signed out.")
 
 
-class PasswordResetView(APIView):
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
+class PasswordResetView(PublicView):
     throttle_classes = [AuthRateThrottle, AccountEmailThrottle]
 
     @extend_schema(
@@ -175,11 +175,7 @@ class PasswordResetView(APIView):
         return _detail(RESET_REQUESTED, status.HTTP_202_ACCEPTED)
 
 
-class PasswordResetConfirmView(APIView):
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-    throttle_classes = [AuthRateThrottle]
-
+class PasswordResetConfirmView(PublicView):
     @extend_schema(
         tags=TAGS,
         summary="Set a new password with the emailed link's uid and token",
@@ -196,11 +192,7 @@ class PasswordResetConfirmView(APIView):
         return _detail("Password set. Sign in with it on each device.")
 
 
-class EmailVerifyView(APIView):
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-    throttle_classes = [AuthRateThrottle]
-
+class EmailVerifyView(PublicView):
     @extend_schema(
         tags=TAGS,
         summary="Confirm the email address with the emailed link's uid and token",

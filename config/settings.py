@@ -248,7 +248,8 @@ LOGGING = {
 
 # --- Shop API: cart, sign-in limits ---------------------------------------------------------------
 CART_MAX_QUANTITY = env_int("CART_MAX_QUANTITY", 99)  # units of one product per cart line
-# Sign-up and token requests per client address, e.g. "10/min"; empty turns the limit off.
+# Public account requests (sign-up, token, password reset, emailed links) per client address,
+# e.g. "10/min"; empty turns the limit off.
 AUTH_THROTTLE_RATE = env_str("AUTH_THROTTLE_RATE", "10/min")
 REST_FRAMEWORK["NUM_PROXIES"] = NUM_PROXIES
 

@@ -2,9 +2,9 @@
 admin or through the staff API).
 
 Reads are recorded in one middleware keyed by URL name, so the views stay free of it and a new
-sensitive page is one line in ``SENSITIVE_READS``. Only successful GETs by an authenticated user are
-recorded (a refused request showed nothing). DRF views authenticate inside the view and set
-the user on the underlying request, so token-authenticated API reads are seen here too.
+sensitive page is one line in ``SENSITIVE_READS``. Only successful GETs by an authenticated
+user are recorded (a refused request showed nothing). DRF views authenticate inside the view
+and set the user on the underlying request, so token-authenticated API reads are seen too.
 """
 
 import logging

@@ -1,6 +1,8 @@
 """Typed readers for environment variables (12-factor settings)."""
 
 import os
+import re
+from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -33,6 +35,22 @@ def env_int(name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from exc
+
+
+_DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def env_duration(name: str, default: timedelta) -> timedelta:
+    """A positive duration: whole seconds, or a number with one unit ("30d", "12h", "15m")."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    match = re.fullmatch(r"(\d+)\s*([smhd]?)", raw.strip().lower())
+    if match is None or int(match.group(1)) == 0:
+        raise ImproperlyConfigured(
+            f"{name} must be a positive duration (seconds, or e.g. 30d, 12h, 15m), got {raw!r}"
+        )
+    return timedelta(seconds=int(match.group(1)) * _DURATION_UNITS[match.group(2)])
 
 
 def env_list(name: str, default: list[str] | None = None) -> list[str]:

@@ -5,13 +5,15 @@ folder with tasks executed inline: the embedded default. Production sets DATABAS
 REDIS_URL, SECRET_KEY, ALLOWED_HOSTS and an https SITE_URL.
 """
 
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import dj_database_url
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_str, load_env_file
+from config.env import env_bool, env_duration, env_int, env_list, env_str, load_env_file
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -44,6 +46,7 @@ SHOP_DEFAULT_COUNTRY = env_str("SHOP_DEFAULT_COUNTRY", "NG")
 SHOP_SUPPORT_EMAIL = env_str("SHOP_SUPPORT_EMAIL", "support@example.com")
 
 INSTALLED_APPS = [
+    "accounts",  # first: its admin/base_site.html adds the two-factor link to the admin
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -51,8 +54,12 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "shop",
     "inventory",
     "orders",
@@ -63,10 +70,13 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.middleware.StaffSecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -168,7 +178,7 @@ AUTH_PASSWORD_VALIDATORS = [
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "shop.authentication.TokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "accounts.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["config.renderers.JSONRenderer"]
@@ -192,6 +202,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/",
+    # Swagger UI's scripts and styles come from our own static files (the sidecar package).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- i18n, static ---------------------------------------------------------------------------
@@ -203,7 +217,12 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
 # --- Security (production: DEBUG off) -------------------------------------------------------
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Reverse proxies in front of the app: the client address is read from X-Forwarded-For only
+# then (0 = use the socket address, so the header cannot be spoofed to dodge limits), and
+# X-Forwarded-Proto is believed only then (else any client could claim https).
+NUM_PROXIES = env_int("NUM_PROXIES", 0)
+if NUM_PROXIES > 0:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -229,11 +248,10 @@ LOGGING = {
 
 # --- Shop API: cart, sign-in limits ---------------------------------------------------------------
 CART_MAX_QUANTITY = env_int("CART_MAX_QUANTITY", 99)  # units of one product per cart line
-# Sign-up and token requests per client address, e.g. "10/min"; empty turns the limit off.
+# Public account requests (sign-up, token, password reset, emailed links) per client address,
+# e.g. "10/min"; empty turns the limit off.
 AUTH_THROTTLE_RATE = env_str("AUTH_THROTTLE_RATE", "10/min")
-# Reverse proxies in front of the app: the client address is read from X-Forwarded-For only
-# then (0 = use the socket address, so the header cannot be spoofed to dodge limits).
-REST_FRAMEWORK["NUM_PROXIES"] = env_int("NUM_PROXIES", 0)
+REST_FRAMEWORK["NUM_PROXIES"] = NUM_PROXIES
 
 # --- Notifications --------------------------------------------------------------------------
 # Email: SMTP when EMAIL_HOST is set; the console in development without it. EMAIL_BACKEND
@@ -403,3 +421,44 @@ CELERY_BEAT_SCHEDULE["check-health-alerts"] = _every(
 
 # --- Audit of sensitive reads (observability/audit.py) --------------------------------------
 MIDDLEWARE += ["observability.audit.SensitiveReadAuditMiddleware"]
+
+# --- Accounts: tokens, passwords, email verification, staff two-factor (accounts app) --------
+# API tokens are stored hashed (django-rest-knox), one per sign-in, and expire.
+AUTH_TOKEN_TTL = env_duration("AUTH_TOKEN_TTL", timedelta(days=30))  # customers
+STAFF_TOKEN_TTL = env_duration("STAFF_TOKEN_TTL", timedelta(hours=12))  # is_staff accounts
+REST_KNOX = {"TOKEN_TTL": AUTH_TOKEN_TTL, "AUTO_REFRESH": False}
+PASSWORD_RESET_URL = env_str("PASSWORD_RESET_URL", f"{SITE_URL}/account/reset/")
+# Django's own setting (seconds): how long a reset link works, if not used or outdated before.
+PASSWORD_RESET_TIMEOUT = int(
+    env_duration("PASSWORD_RESET_TIMEOUT", timedelta(hours=1)).total_seconds()
+)
+EMAIL_VERIFICATION_URL = env_str("EMAIL_VERIFICATION_URL", f"{SITE_URL}/account/verify/")
+EMAIL_VERIFICATION_TIMEOUT = env_duration("EMAIL_VERIFICATION_TIMEOUT", timedelta(days=7))
+ACCOUNTS_REQUIRE_VERIFIED_EMAIL = env_bool("ACCOUNTS_REQUIRE_VERIFIED_EMAIL", False)
+# Superusers and the Finance group sign in with a TOTP code too (admin and staff API tokens).
+STAFF_REQUIRE_2FA = env_bool("STAFF_REQUIRE_2FA", not DEBUG)
+OTP_TOTP_ISSUER = SHOP_NAME  # the name authenticator apps show
+# Emails with a link (password reset, verification) per address (hashed); fails closed.
+THROTTLE_ACCOUNT_EMAIL_RATE = env_str("THROTTLE_ACCOUNT_EMAIL_RATE", "5/hour")
+BEAT_PURGE_EXPIRED_TOKENS_SECONDS = env_int("BEAT_PURGE_EXPIRED_TOKENS_SECONDS", 3600)
+CELERY_BEAT_SCHEDULE["purge-expired-tokens"] = _every(
+    BEAT_PURGE_EXPIRED_TOKENS_SECONDS, "accounts.purge_expired_tokens"
+)
+
+# Content-Security-Policy on every answer (django-csp), the admin and the API docs included:
+# scripts only from our own static files. Inline styles stay allowed: Django's admin, Swagger
+# UI's page and a few of our admin templates carry style attributes (docs/architecture.md).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}

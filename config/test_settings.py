@@ -20,5 +20,6 @@ AUTH_THROTTLE_RATE = ""  # the suite signs in far more often than a person; test
 THROTTLE_WEBHOOK_RATE = THROTTLE_CHECKOUT_RATE = THROTTLE_STAFF_RATE = THROTTLE_LOGIN_RATE = ""
 THROTTLE_PAYMENT_RATE = ""
 SMS_PROVIDER = "console"  # customers' SMS are queued and "sent" to the log, as in development
+THROTTLE_ACCOUNT_EMAIL_RATE = ""
 # Test workers consume a queue of their own; the production `money` route would bypass it.
 CELERY_TASK_ROUTES: dict = {}

@@ -4,6 +4,7 @@ from django.utils.html import format_html
 
 from config.admin_lists import RefuseNulInFiltersMixin
 from notifications import services
+from notifications.events import without_secrets
 from notifications.models import Notification
 from notifications.rendering import render_email, render_sms
 
@@ -41,7 +42,7 @@ class NotificationAdmin(RefuseNulInFiltersMixin, admin.ModelAdmin):
         "created_at",
         "updated_at",
         "sent_at",
-        "context",
+        "shown_context",
         "rendered_message",
     ]
     readonly_fields = fields
@@ -60,12 +61,17 @@ class NotificationAdmin(RefuseNulInFiltersMixin, admin.ModelAdmin):
     def attempts_display(self, obj: Notification) -> str:
         return f"{obj.attempts}/{obj.max_attempts}"
 
+    @admin.display(description="context")
+    def shown_context(self, obj: Notification) -> dict:
+        return without_secrets(obj.template, obj.context)
+
     @admin.display(description="rendered message")
     def rendered_message(self, obj: Notification) -> str:
+        context = without_secrets(obj.template, obj.context)
         try:
             if obj.channel == Notification.Channel.SMS:
-                return format_html("<pre>{}</pre>", render_sms(obj.template, obj.context))
-            email = render_email(obj.template, obj.context)
+                return format_html("<pre>{}</pre>", render_sms(obj.template, context))
+            email = render_email(obj.template, context)
         except (TemplateDoesNotExist, TemplateSyntaxError) as exc:
             return format_html("<em>cannot render: {}</em>", exc)
         return format_html(

@@ -26,6 +26,7 @@ from django.utils import timezone
 from notifications.channels.base import DeliveryError, SendResult, TransientDeliveryError
 from notifications.channels.email import send_email
 from notifications.channels.sms import get_sms_provider
+from notifications.events import without_secrets
 from notifications.models import Notification
 from notifications.rendering import render_email, render_sms
 
@@ -163,6 +164,8 @@ def _record_sent(
         sent_at=now,
         last_error="",
         updated_at=now,
+        # a reset link is a credential: once delivered, the outbox need not keep it
+        context=without_secrets(notification.template, notification.context),
     )
     if updated:
         report.sent += 1

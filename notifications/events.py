@@ -6,6 +6,9 @@ a ``currency`` key; links are absolute URLs built from SITE_URL (see ``site_link
 
 Common context keys: ``order_number`` (str), ``customer_name`` (str), ``order_url`` (link).
 ``items`` is a list of ``{"name", "quantity", "unit_price", "line_total"}``.
+
+Keys in an event's ``secret_context`` (a password-reset link) are credentials: the outbox
+blanks them once the message is sent, and the admin never shows them.
 """
 
 from dataclasses import dataclass
@@ -26,6 +29,7 @@ class EventSpec:
     required_context: frozenset[str]
     has_sms: bool
     description: str
+    secret_context: frozenset[str] = frozenset()
 
 
 _CUSTOMER = frozenset({"order_number", "customer_name", "order_url"})
@@ -33,6 +37,12 @@ _CUSTOMER = frozenset({"order_number", "customer_name", "order_url"})
 
 def _customer(name: str, *, keys: set[str], has_sms: bool, description: str) -> EventSpec:
     return EventSpec(name, Audience.CUSTOMER, _CUSTOMER | keys, has_sms, description)
+
+
+def _account(name: str, *, link: str, description: str) -> EventSpec:
+    """A message about the customer's account (no order): one link, which is a credential."""
+    keys = frozenset({"customer_name", link, "valid_for"})
+    return EventSpec(name, Audience.CUSTOMER, keys, False, description, frozenset({link}))
 
 
 def _staff(name: str, *, keys: set[str], description: str) -> EventSpec:
@@ -94,6 +104,16 @@ EVENTS: dict[str, EventSpec] = {
             has_sms=False,
             description="Unpaid order cancelled after the payment window closed.",
         ),
+        _account(
+            "email_verification",
+            link="verify_url",
+            description="Confirm the account's email address; valid_for is e.g. '7 days'.",
+        ),
+        _account(
+            "password_reset",
+            link="reset_url",
+            description="A link to choose a new password; valid_for is e.g. '1 hour'.",
+        ),
         _staff(
             "dispute_opened",
             keys={"order_number", "amount", "currency", "admin_url"},
@@ -111,6 +131,17 @@ EVENTS: dict[str, EventSpec] = {
         ),
     ]
 }
+
+
+HIDDEN = "(hidden: a sign-in credential)"
+
+
+def without_secrets(event: str, context: dict) -> dict:
+    """The context with the event's credentials replaced, for showing or keeping after use."""
+    spec = EVENTS.get(event)
+    if spec is None or not spec.secret_context:
+        return context
+    return {key: HIDDEN if key in spec.secret_context else value for key, value in context.items()}
 
 
 def site_link(path: str) -> str:

@@ -1,14 +1,16 @@
-"""Recording sensitive reads: staff opening an order in the admin or through the staff API.
+"""The audit log's writers: staff sign-ins, and sensitive reads (staff opening an order in the
+admin or through the staff API).
 
-Done in one middleware keyed by URL name, so the views stay free of it and a new sensitive
-page is one line in ``SENSITIVE_READS``. Only successful GETs by an authenticated user are
-recorded (a refused request showed nothing). DRF views authenticate inside the view and set
-the user on the underlying request, so token-authenticated API reads are seen here too.
+Reads are recorded in one middleware keyed by URL name, so the views stay free of it and a new
+sensitive page is one line in ``SENSITIVE_READS``. Only successful GETs by an authenticated
+user are recorded (a refused request showed nothing). DRF views authenticate inside the view
+and set the user on the underlying request, so token-authenticated API reads are seen too.
 """
 
 import logging
 from collections.abc import Callable
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.http import HttpRequest, HttpResponse
 
 from observability.client_ip import client_ip
@@ -31,6 +33,29 @@ def record_read(*, request: HttpRequest, object_type: str, object_id: str) -> Au
         object_id=object_id[:64],
         path=request.path[:300],
         ip=client_ip(request) or None,
+    )
+
+
+# Staff sign-in outcomes. In the admin, ``sign_in`` is the password step and
+# ``second_factor_passed`` the code; an API token sign-in is one ``sign_in`` (code included).
+SIGN_IN_ACTIONS = ("sign_in", "sign_in_failed", "second_factor_passed", "second_factor_failed")
+
+
+def record_sign_in(
+    *, user: AbstractBaseUser, action: str, request: HttpRequest | None
+) -> AuditEvent | None:
+    """Record a staff account's sign-in outcome; customers' sign-ins are not audited."""
+    if action not in SIGN_IN_ACTIONS:
+        raise ValueError(f"unknown sign-in action {action!r}")
+    if not (getattr(user, "is_staff", False) or getattr(user, "is_superuser", False)):
+        return None
+    return AuditEvent.objects.create(
+        actor=user,
+        action=action,
+        object_type="auth.user",
+        object_id=str(user.pk),
+        path=request.path[:300] if request is not None else "",
+        ip=(client_ip(request) or None) if request is not None else None,
     )
 
 

@@ -1,13 +1,15 @@
-"""Failed sign-ins (admin and API) are logged: keyed email hash and address, never a password."""
+"""Sign-ins (admin and API): failures are logged (keyed email hash and address, never a
+password); staff accounts' successes and failures are also written to the audit log."""
 
 import logging
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.signals import user_login_failed
+from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.dispatch import receiver
 from django.utils.crypto import salted_hmac
 
 from observability import metrics
+from observability.audit import record_sign_in
 from observability.client_ip import client_ip
 
 logger = logging.getLogger("security.login")
@@ -31,3 +33,24 @@ def log_login_failure(sender, credentials: dict, request=None, **kwargs) -> None
             "path": request.path if request is not None else None,
         },
     )
+
+
+@receiver(user_login_failed, dispatch_uid="observability.audit_staff_sign_in_failure")
+def audit_staff_sign_in_failure(sender, credentials: dict, request=None, **kwargs) -> None:
+    username_field = get_user_model().USERNAME_FIELD
+    identifier = str(credentials.get(username_field) or credentials.get("username") or "")
+    if not identifier.strip() or "\x00" in identifier:
+        return
+    staff = (
+        get_user_model()
+        .objects.filter(**{f"{username_field}__iexact": identifier.strip(), "is_staff": True})
+        .first()
+    )
+    if staff is not None:
+        record_sign_in(user=staff, action="sign_in_failed", request=request)
+
+
+@receiver(user_logged_in, dispatch_uid="observability.audit_staff_sign_in")
+def audit_staff_sign_in(sender, request=None, user=None, **kwargs) -> None:
+    if user is not None:
+        record_sign_in(user=user, action="sign_in", request=request)

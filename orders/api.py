@@ -4,6 +4,7 @@ from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -25,6 +26,7 @@ from orders.serializers import (
 from orders.services import cancel_order, place_order_once
 from orders.services.checkout import PlacedOrder
 from orders.states import ActorType, OrderState
+from shop.permissions import VerifiedEmailWhenRequired
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
@@ -51,6 +53,7 @@ CHECKOUT_OUTCOMES = (
 
 
 class CheckoutApi(APIView):
+    permission_classes = [IsAuthenticated, VerifiedEmailWhenRequired]
     throttle_classes = [CheckoutThrottle]
 
     @extend_schema(
@@ -60,6 +63,7 @@ class CheckoutApi(APIView):
         responses={
             201: CheckoutOutputSerializer,
             **COMMON_ERRORS,
+            403: error_response("email_not_verified (ACCOUNTS_REQUIRE_VERIFIED_EMAIL)"),
             404: error_response("address_not_found"),
             409: error_response(
                 "insufficient_stock, price_changed, product_inactive, currency_mismatch, "

@@ -63,8 +63,12 @@ class CustomerAdmin(RefuseNulInFiltersMixin, DjangoUserAdmin):
             "Permissions",
             {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
         ),
-        ("Important dates", {"fields": ("last_login", "date_joined")}),
+        (
+            "Important dates",
+            {"fields": ("last_login", "date_joined", "email_verified_at", "erased_at")},
+        ),
     )
+    readonly_fields = ["erased_at"]
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
 
 

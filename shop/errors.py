@@ -14,6 +14,12 @@ class InvalidCredentials(DomainError):
     message = "Unable to sign in with these email and password."
 
 
+class EmailNotVerified(DomainError):
+    code = "email_not_verified"
+    http_status = 403
+    message = "Verify your email address first: follow the link we sent you."
+
+
 class ProductNotFound(NotFound):
     code = "product_not_found"
     message = "No such product."

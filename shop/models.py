@@ -55,6 +55,12 @@ class User(AbstractUser):
     email = models.EmailField("email address", unique=True)
     phone = models.CharField(max_length=20, blank=True, help_text="E.164, e.g. +2348031234567")
     sms_opt_out = models.BooleanField(default=False, help_text="Customer declined SMS updates.")
+    email_verified_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the customer followed the verification link."
+    )
+    erased_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the customer's personal data was erased."
+    )
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
@@ -69,6 +75,10 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.email
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
 
 
 class Product(models.Model):

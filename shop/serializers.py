@@ -28,37 +28,6 @@ class CustomerEmailField(serializers.EmailField):
         return email
 
 
-class RegisterInputSerializer(serializers.Serializer):
-    email = CustomerEmailField()
-    password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
-    first_name = serializers.CharField(max_length=150)
-    last_name = serializers.CharField(max_length=150)
-    phone = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
-
-
-class TokenInputSerializer(serializers.Serializer):
-    email = CustomerEmailField()
-    password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
-
-
-class TokenOutputSerializer(serializers.Serializer):
-    token = serializers.CharField()
-
-
-class CustomerOutputSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = User
-        fields = ["id", "email", "first_name", "last_name", "phone", "sms_opt_out", "date_joined"]
-        read_only_fields = fields
-
-
-class CustomerUpdateInputSerializer(serializers.Serializer):
-    first_name = serializers.CharField(max_length=150, required=False)
-    last_name = serializers.CharField(max_length=150, required=False)
-    phone = serializers.CharField(max_length=32, required=False, allow_blank=True)
-    sms_opt_out = serializers.BooleanField(required=False)
-
-
 class ProductFilterSerializer(serializers.Serializer):
     # CharField refuses NUL characters, which PostgreSQL cannot compare with text. The length
     # cap bounds the work of an anonymous request: every word adds three ILIKE conditions, and

@@ -9,19 +9,16 @@ address" true without relying on the partial unique constraint to fail.
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
 from django.db import IntegrityError, transaction
-from rest_framework.authtoken.models import Token
 
 from config.errors import InvalidInput
 from shop.errors import (
     CurrencyMismatch,
     EmailTaken,
     InsufficientStock,
-    InvalidCredentials,
     ProductInactive,
     ProductNotFound,
     QuantityLimitExceeded,
@@ -77,15 +74,6 @@ def customer_register(
             )
     except IntegrityError as exc:  # a concurrent registration won the unique index
         raise EmailTaken(details={"email": email}) from exc
-
-
-def customer_token_obtain(*, email: str, password: str) -> str:
-    """The customer's API token; the same token until it is revoked."""
-    user = authenticate(username=email.strip(), password=password)
-    if user is None:
-        raise InvalidCredentials()
-    token, _ = Token.objects.get_or_create(user=user)
-    return token.key
 
 
 def customer_update(*, customer: User, data: dict[str, Any]) -> User:

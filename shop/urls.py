@@ -3,9 +3,6 @@ from django.urls import path
 from shop import views
 
 urlpatterns = [
-    path("auth/register/", views.RegisterView.as_view(), name="auth-register"),
-    path("auth/token/", views.TokenView.as_view(), name="auth-token"),
-    path("auth/me/", views.MeView.as_view(), name="auth-me"),
     path("products/", views.ProductListView.as_view(), name="product-list"),
     path("products/<int:pk>/", views.ProductDetailView.as_view(), name="product-detail"),
     path("cart/", views.CartView.as_view(), name="cart"),

@@ -8,7 +8,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import COMMON_ERRORS, error_response
-from observability.throttles import LoginThrottle
 from shop import selectors, services
 from shop.serializers import (
     AddressInputSerializer,
@@ -16,15 +15,9 @@ from shop.serializers import (
     CartItemAddInputSerializer,
     CartItemUpdateInputSerializer,
     CartOutputSerializer,
-    CustomerOutputSerializer,
-    CustomerUpdateInputSerializer,
     ProductFilterSerializer,
     ProductOutputSerializer,
-    RegisterInputSerializer,
-    TokenInputSerializer,
-    TokenOutputSerializer,
 )
-from shop.throttles import AuthRateThrottle
 
 BAD_INPUT = {400: COMMON_ERRORS[400]}
 NEEDS_AUTH = dict(COMMON_ERRORS)
@@ -33,79 +26,6 @@ NEEDS_AUTH = dict(COMMON_ERRORS)
 def _cart_response(request: Request, status_code: int = status.HTTP_200_OK) -> Response:
     summary = selectors.cart_summary(customer=request.user)
     return Response(CartOutputSerializer(summary).data, status=status_code)
-
-
-# --- Accounts -------------------------------------------------------------------------------
-
-
-class RegisterView(APIView):
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-    throttle_classes = [AuthRateThrottle]
-
-    @extend_schema(
-        tags=["accounts"],
-        summary="Create a customer account",
-        request=RegisterInputSerializer,
-        responses={
-            201: CustomerOutputSerializer,
-            **BAD_INPUT,
-            409: error_response("email_taken"),
-            429: error_response("throttled"),
-        },
-        auth=[],
-    )
-    def post(self, request: Request) -> Response:
-        serializer = RegisterInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        user = services.customer_register(**serializer.validated_data)
-        return Response(CustomerOutputSerializer(user).data, status=status.HTTP_201_CREATED)
-
-
-class TokenView(APIView):
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-    throttle_classes = [AuthRateThrottle, LoginThrottle]
-
-    @extend_schema(
-        tags=["accounts"],
-        summary="Exchange email and password for an API token",
-        request=TokenInputSerializer,
-        responses={
-            200: TokenOutputSerializer,
-            400: error_response("validation_error, malformed_request or invalid_credentials"),
-            429: error_response("throttled"),
-            503: error_response("rate_limit_unavailable"),
-        },
-        auth=[],
-    )
-    def post(self, request: Request) -> Response:
-        serializer = TokenInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        token = services.customer_token_obtain(**serializer.validated_data)
-        return Response(TokenOutputSerializer({"token": token}).data)
-
-
-class MeView(APIView):
-    @extend_schema(
-        tags=["accounts"],
-        summary="The signed-in customer",
-        responses={200: CustomerOutputSerializer, 401: COMMON_ERRORS[401]},
-    )
-    def get(self, request: Request) -> Response:
-        return Response(CustomerOutputSerializer(request.user).data)
-
-    @extend_schema(
-        tags=["accounts"],
-        summary="Change names, phone or SMS preference",
-        request=CustomerUpdateInputSerializer,
-        responses={200: CustomerOutputSerializer, **NEEDS_AUTH},
-    )
-    def patch(self, request: Request) -> Response:
-        serializer = CustomerUpdateInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        user = services.customer_update(customer=request.user, data=serializer.validated_data)
-        return Response(CustomerOutputSerializer(user).data)
 
 
 # --- Catalog --------------------------------------------------------------------------------

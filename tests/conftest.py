@@ -1,7 +1,9 @@
 import secrets
 
 import pytest
-from rest_framework.authtoken.models import Token
+from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
 from tests.factories import ProductFactory, UserFactory
@@ -23,10 +25,28 @@ def other_customer(db):
 
 
 def client_for(user) -> APIClient:
-    """An API client authenticated with the user's token, as a real customer app would be."""
-    token, _ = Token.objects.get_or_create(user=user)
+    """An API client authenticated with a new token of the user, as a signed-in app would be
+    (for staff: as if the second factor was given at sign-in)."""
+    from accounts.tokens import issue_token
+
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {issue_token(user).token}")
+    return client
+
+
+def admin_login(client: Client, user) -> Client:
+    """Sign a staff member into the admin as the real sign-in leaves them: the password, and
+    the second factor where the account needs one (its authenticator made if it has none)."""
+    from accounts.two_factor import second_factor_needed
+
+    client.force_login(user)
+    if second_factor_needed(user):
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        if device is None:
+            device = TOTPDevice.objects.create(user=user, name="test phone", confirmed=True)
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
     return client
 
 
@@ -91,3 +111,12 @@ def clear_own_cache() -> None:
     keys = list(client.scan_iter(match=pattern, count=1000))
     if keys:
         client.delete(*keys)
+
+
+@pytest.fixture
+def admin_client(db) -> Client:
+    """A superuser signed into the admin with both factors (replaces pytest-django's, whose
+    session has not passed the second factor a superuser needs)."""
+    from tests.factories import StaffFactory
+
+    return admin_login(Client(), StaffFactory(is_superuser=True))

@@ -95,3 +95,43 @@ def test_postgresql_uses_server_side_binding_and_prepared_statements_unless_turn
     assert _database_options(DATABASE_URL=url, DB_PREPARED_STATEMENTS="0") == {}
     # SQLite (the embedded default) has neither.
     assert "prepare_threshold" not in _database_options()
+
+
+def _setting(name: str, **env: str) -> object:
+    result = _manage(
+        "shell",
+        "-c",
+        "import json; from django.conf import settings; "
+        f"print(json.dumps(getattr(settings, {name!r}, None), default=str))",
+        **{"DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(50), **env},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_x_forwarded_proto_is_believed_only_behind_a_declared_proxy():
+    https = {"SITE_URL": "https://shop.example.com"}
+    assert _setting("SECURE_PROXY_SSL_HEADER", **https) is None
+    assert _setting("SECURE_PROXY_SSL_HEADER", NUM_PROXIES="1", **https) == [
+        "HTTP_X_FORWARDED_PROTO",
+        "https",
+    ]
+
+
+def test_staff_two_factor_is_on_in_production_and_off_in_development_by_default():
+    assert _setting("STAFF_REQUIRE_2FA") is True
+    assert _setting("STAFF_REQUIRE_2FA", STAFF_REQUIRE_2FA="0") is False
+    assert _setting("STAFF_REQUIRE_2FA", DEBUG="1") is False
+
+
+def test_account_lifetimes_read_durations_from_the_environment():
+    assert _setting("AUTH_TOKEN_TTL") == "30 days, 0:00:00"
+    assert _setting("STAFF_TOKEN_TTL") == "12:00:00"
+    assert _setting("STAFF_TOKEN_TTL", STAFF_TOKEN_TTL="8h") == "8:00:00"
+    assert _setting("AUTH_TOKEN_TTL", AUTH_TOKEN_TTL="604800") == "7 days, 0:00:00"
+    assert _setting("PASSWORD_RESET_URL", SITE_URL="https://shop.example.com") == (
+        "https://shop.example.com/account/reset/"
+    )
+    refused = _manage("check", DEBUG="1", STAFF_TOKEN_TTL="soon")
+    assert refused.returncode != 0
+    assert "STAFF_TOKEN_TTL must be a positive duration" in refused.stderr

@@ -1,7 +1,7 @@
 """Request bodies the JSON decoder cannot handle are refused like any malformed JSON."""
 
 import pytest
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 from shop.models import Address, CartItem, User
 from tests.shop.helpers import assert_error
@@ -25,7 +25,7 @@ def test_deeply_nested_json_to_a_public_endpoint_is_a_malformed_request(api_clie
         assert error["message"].startswith("JSON parse error")
         assert error["details"] == {}
     assert not User.objects.exists()
-    assert not Token.objects.exists()
+    assert not AuthToken.objects.exists()
     # an ordinary nesting depth is still parsed, and then validated
     body = '{"email": "a@example.com", "password": ' + "[" * 50 + "]" * 50 + "}"
     response = api_client.post("/api/auth/token/", body, content_type="application/json")

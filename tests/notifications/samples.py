@@ -74,6 +74,16 @@ SAMPLE_CONTEXTS: dict[str, dict] = {
         "reason": "paid after its stock locks expired and stock ran out",
         "admin_url": f"{SITE}/admin/orders/order/123/change/",
     },
+    "email_verification": {
+        "customer_name": "Ada Obi",
+        "verify_url": f"{SITE}/account/verify/?uid=MTIz&token=cz1p4q-5b2f0c7e1d9a",
+        "valid_for": "7 days",
+    },
+    "password_reset": {
+        "customer_name": "Ada Obi",
+        "reset_url": f"{SITE}/account/reset/?uid=MTIz&token=cz1p4q-8e3a61b0f47d",
+        "valid_for": "1 hour",
+    },
     "health_alert": {
         "alert": "payment_success_rate_low",
         "summary": "Payment success rate over the last hour is 80.0 % (8 of 10 settled payments).",
@@ -102,5 +112,7 @@ MUST_CONTAIN: dict[str, list[str]] = {
     "order_expired": ["NGN 31,500.00", f"{SITE}/orders/ORD-000123"],
     "dispute_opened": ["NGN 31,500.00", f"{SITE}/admin/orders/order/123/change/"],
     "order_needs_attention": ["stock ran out", f"{SITE}/admin/orders/order/123/change/"],
+    "email_verification": ["uid=MTIz", "token=cz1p4q-5b2f0c7e1d9a", "7 days", "Ada Obi"],
+    "password_reset": ["uid=MTIz", "token=cz1p4q-8e3a61b0f47d", "1 hour", "Ada Obi"],
     "health_alert": ["80.0 %", "at least 90.0 %", "8 of 10", f"{SITE}/admin/dashboard/"],
 }

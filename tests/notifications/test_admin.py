@@ -2,13 +2,14 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from tests.conftest import admin_login
 from tests.factories import NotificationFactory, StaffFactory
 
 
 @pytest.fixture
 def admin_browser(db) -> Client:
     client = Client()
-    client.force_login(StaffFactory(is_superuser=True))
+    admin_login(client, StaffFactory(is_superuser=True))
     return client
 
 

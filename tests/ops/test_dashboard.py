@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from orders.models import Order
 from payments.models import PaymentStatus
+from tests.conftest import admin_login
 from tests.factories import (
     NotificationFactory,
     OrderFactory,
@@ -27,7 +28,7 @@ URL = "/admin/dashboard/"
 
 @pytest.fixture
 def staff_client(client):
-    client.force_login(StaffFactory())
+    admin_login(client, StaffFactory())
     return client
 
 

@@ -6,6 +6,7 @@ import pytest
 from django.test import Client
 
 from payments.models import Dispute, Payment, Refund, WebhookEvent
+from tests.conftest import admin_login
 from tests.factories import OrderFactory, StaffFactory
 
 pytestmark = pytest.mark.django_db
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.django_db
 def admin_client():
     staff = StaffFactory(is_superuser=True)
     client = Client()
-    client.force_login(staff)
+    admin_login(client, staff)
     return client
 
 

@@ -36,6 +36,7 @@ OWN_LIST = (401, 200, 200, 200)  # the caller's own collection (B's rows absent:
 OWN_CREATE = (401, 400, 400, 400)  # authenticated callers reach validation
 PUBLIC_READ = (200, 200, 200, 200)
 PUBLIC_FORM = (400, 400, 400, 400)  # public POST: validation for everyone
+SIGNED_IN_ACTION = (401, 204, 204, 204)  # acts on the caller's own sign-ins
 STAFF_READ = (401, 403, 200, 200)
 # Staff actions on B's paid bank-transfer order. Support fulfils; Finance refunds (and so
 # cancels a paid order), confirms transfers and records cash. "Let in" shows as 400 (the empty
@@ -51,8 +52,17 @@ EXPECTED: dict[tuple[str, str], tuple[int, int, int, int]] = {
     ("DELETE", "/api/addresses/{address_id}/"): OWN,
     ("GET", "/api/auth/me/"): OWN_LIST,
     ("PATCH", "/api/auth/me/"): (401, 200, 200, 200),  # empty patch: nothing changes
+    ("DELETE", "/api/auth/me/"): OWN_CREATE,  # erasure needs the password
+    ("GET", "/api/auth/me/export/"): OWN_LIST,
     ("POST", "/api/auth/register/"): PUBLIC_FORM,
     ("POST", "/api/auth/token/"): PUBLIC_FORM,
+    ("POST", "/api/auth/logout/"): SIGNED_IN_ACTION,
+    ("POST", "/api/auth/logout-all/"): SIGNED_IN_ACTION,
+    ("POST", "/api/auth/password/change/"): OWN_CREATE,
+    ("POST", "/api/auth/password/reset/"): PUBLIC_FORM,
+    ("POST", "/api/auth/password/reset/confirm/"): PUBLIC_FORM,
+    ("POST", "/api/auth/email/verify/"): PUBLIC_FORM,
+    ("POST", "/api/auth/email/verify/resend/"): (401, 202, 202, 202),  # none is verified yet
     ("GET", "/api/cart/"): OWN_LIST,
     ("POST", "/api/cart/items/"): OWN_CREATE,
     ("PATCH", "/api/cart/items/{item_id}/"): OWN,

@@ -3,8 +3,10 @@ import secrets
 import pytest
 from django.core.exceptions import ValidationError
 from django.test import override_settings
-from rest_framework.authtoken.models import Token
+from knox.crypto import hash_token
+from knox.models import AuthToken
 
+from accounts.tokens import issue_token
 from shop import services
 from shop.models import User
 from tests.conftest import client_for
@@ -34,6 +36,7 @@ def test_register_creates_customer_with_lowercase_email_and_e164_phone(api_clien
     assert body == {
         "id": user.pk,
         "email": "ada.obi@example.com",
+        "email_verified": False,
         "first_name": "Ada",
         "last_name": "Obi",
         "phone": "+2348031234567",
@@ -95,6 +98,11 @@ def test_register_requires_fields(api_client, missing):
     assert not User.objects.exists()
 
 
+def stored_token(token: str) -> AuthToken:
+    """The stored row of a token (the database keeps only its digest)."""
+    return AuthToken.objects.select_related("user").get(digest=hash_token(token))
+
+
 # 215 characters as typed, but "İ".lower() is two characters: 415 once stored in lowercase.
 GROWS_WHEN_LOWERCASED = "a@" + ("İ" * 20 + ".") * 10 + "com"
 
@@ -147,7 +155,7 @@ def test_token_for_registered_customer_works_for_me(api_client):
 
     assert response.status_code == 200
     token = response.json()["token"]
-    assert token == Token.objects.get(user__email="ada.obi@example.com").key
+    assert stored_token(token).user.email == "ada.obi@example.com"
     api_client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     me = api_client.get(ME)
     assert me.status_code == 200
@@ -166,15 +174,18 @@ def test_a_customer_signs_in_with_the_email_as_typed_when_lowercasing_changes_it
     )
 
     assert response.status_code == 200, response.content
-    assert response.json()["token"] == Token.objects.get(user__email=email.lower()).key
+    assert stored_token(response.json()["token"]).user.email == email.lower()
 
 
 @pytest.mark.django_db
-def test_token_is_stable_across_logins(api_client, customer):
+def test_each_sign_in_gets_its_own_token_and_both_work(api_client, customer):
     data = {"email": customer.email, "password": DEFAULT_PASSWORD}
     first = api_client.post(TOKEN, data, format="json").json()["token"]
     second = api_client.post(TOKEN, data, format="json").json()["token"]
-    assert first == second
+    assert first != second
+    for token in (first, second):
+        api_client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+        assert api_client.get(ME).json()["email"] == customer.email
 
 
 @pytest.mark.django_db
@@ -191,7 +202,7 @@ def test_token_refuses_wrong_credentials(api_client, credentials):
         api_client.post(TOKEN, credentials, format="json"), 400, "invalid_credentials"
     )
     assert error["details"] == {}
-    assert not Token.objects.exists()
+    assert not AuthToken.objects.exists()
 
 
 @pytest.mark.django_db
@@ -201,7 +212,7 @@ def test_token_refuses_inactive_customer(api_client):
         TOKEN, {"email": user.email, "password": DEFAULT_PASSWORD}, format="json"
     )
     assert_error(response, 400, "invalid_credentials")
-    assert not Token.objects.exists()
+    assert not AuthToken.objects.exists()
 
 
 @pytest.mark.django_db
@@ -226,8 +237,8 @@ def test_me_with_unknown_token_is_authentication_failed(api_client):
 
 @pytest.mark.django_db
 def test_me_with_a_nul_character_in_the_token_is_authentication_failed(api_client, customer):
-    token, _ = Token.objects.get_or_create(user=customer)
-    api_client.credentials(HTTP_AUTHORIZATION=f"Token {token.key[:20]}\x00{token.key[20:]}")
+    token = issue_token(customer).token
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {token[:20]}\x00{token[20:]}")
 
     assert_error(api_client.get(ME), 401, "authentication_failed")
 
@@ -321,12 +332,17 @@ def test_a_token_stops_working_once_its_customer_is_deactivated(customer, custom
 def test_a_token_authenticates_its_own_customer_with_every_field_loaded(customer):
     from shop.authentication import TokenAuthentication
 
-    token = Token.objects.create(user=customer)
-    user, auth = TokenAuthentication().authenticate_credentials(token.key)
+    row, token = AuthToken.objects.create(user=customer)
+    user, auth = TokenAuthentication().authenticate_credentials(token)
     assert (user.pk, user.email, user.phone, user.is_staff) == (
         customer.pk,
         customer.email,
         customer.phone,
         False,
     )
-    assert (auth.key, auth.user_id, auth.created) == (token.key, customer.pk, token.created)
+    assert (auth.digest, auth.user_id, auth.created, auth.expiry) == (
+        row.digest,
+        customer.pk,
+        row.created,
+        row.expiry,
+    )

@@ -2,6 +2,7 @@ import pytest
 
 from shop.models import PlatformSetting, Product, User
 from shop.platform_settings import get_setting, invalidate_cache, set_setting
+from tests.conftest import admin_login
 from tests.factories import (
     AddressFactory,
     CartItemFactory,
@@ -14,7 +15,7 @@ from tests.factories import (
 @pytest.fixture
 def admin_client(client, db):
     staff = StaffFactory(is_superuser=True)
-    client.force_login(staff)
+    admin_login(client, staff)
     client.staff = staff
     return client
 

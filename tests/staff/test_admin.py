@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from orders.models import Order
 from orders.states import OrderState, PaymentStatus
+from tests.conftest import admin_login
 from tests.factories import OrderFactory, UserFactory
 from tests.staff.conftest import paid_order, placed_order
 
@@ -27,7 +28,7 @@ def change_url(order: Order) -> str:
 
 
 def logged_in(client, user):
-    client.force_login(user)
+    admin_login(client, user)
     return client
 
 

@@ -7,6 +7,8 @@ screenshots (the README's come from here: ``STAFF_SCREENSHOTS_DIR=docs``).
 
 import os
 import shutil
+import time
+from base64 import b32decode, b32encode
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -14,8 +16,11 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import Group
 from django.db import connections
+from django_otp.oath import TOTP
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from accounts import two_factor
+from observability.models import AuditEvent
 from orders.models import Order
 from orders.states import OrderState
 from tests.factories import DEFAULT_PASSWORD, OrderFactory, StaffFactory
@@ -52,6 +57,13 @@ def browser(monkeypatch) -> Iterator[Browser]:
         connections.close_all()
 
 
+def totp_code(secret: str, steps_ahead: int = 0) -> str:
+    """What an authenticator app shows for ``secret`` (base32), now or a few steps on."""
+    totp = TOTP(b32decode(secret), step=30, t0=0, digits=6)
+    totp.time = time.time() + 30 * steps_ahead
+    return f"{totp.token():06d}"
+
+
 def screenshot(page: Page, name: str, tmp_path: Path) -> None:
     target = Path(os.environ.get("STAFF_SCREENSHOTS_DIR") or tmp_path)
     page.screenshot(path=str(target / name), full_page=True)
@@ -82,6 +94,12 @@ def test_staff_fulfils_ships_and_refunds_an_order(
     page.fill('[name="username"]', clerk.email)
     page.fill('[name="password"]', DEFAULT_PASSWORD)
     page.click('input[type="submit"]')
+    # Finance refunds money: the first sign-in sets up the authenticator app before anything.
+    secret = page.locator("#totp-secret").inner_text()
+    page.fill('[name="code"]', totp_code(secret))
+    page.click('#two-factor-form input[type="submit"]')
+    expect(page.locator("#recovery-codes li")).to_have_count(10)
+    page.click("#two-factor-continue")
     page.goto(f"{live_server.url}/admin/orders/order/")
     expect(page.locator("#result_list")).to_contain_text(order.number)
     screenshot(page, "staff-order-changelist.png", tmp_path)
@@ -139,3 +157,83 @@ def test_staff_fulfils_ships_and_refunds_an_order(
     assert set(order.events.filter(actor_type="staff").values_list("actor_id", flat=True)) == {
         clerk.pk
     }
+
+
+CSP_WATCH = """
+window.cspViolations = [];
+document.addEventListener("securitypolicyviolation",
+    (e) => window.cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`));
+"""
+
+
+def sign_in(page: Page, url: str, email: str, code: str) -> None:
+    page.goto(f"{url}/admin/login/")
+    page.fill('[name="username"]', email)
+    page.fill('[name="password"]', DEFAULT_PASSWORD)
+    page.click('input[type="submit"]')
+    expect(page.locator("#two-factor-form")).to_be_visible()
+    page.fill('[name="code"]', code)
+    page.click('#two-factor-form input[type="submit"]')
+
+
+def test_a_superuser_signs_in_with_a_code_or_a_recovery_code_under_the_csp(
+    browser, live_server, staff_groups
+):
+    boss = StaffFactory(email="boss@example.com", is_superuser=True)
+    device = two_factor.pending_enrolment(boss)
+    secret = b32encode(device.bin_key).decode()
+    recovery_codes = two_factor.confirm_enrolment(boss, totp_code(secret)).recovery_codes
+    page = browser.new_page()
+    page.add_init_script(CSP_WATCH)
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+
+    # The password alone reaches no admin page; the app's code then leads back to it.
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/orders/order/")
+    page.fill('[name="username"]', boss.email)
+    page.fill('[name="password"]', DEFAULT_PASSWORD)
+    page.click('input[type="submit"]')
+    expect(page.locator("#two-factor-form")).to_be_visible()
+    page.goto(f"{live_server.url}/admin/orders/order/")
+    expect(page.locator("#two-factor-form")).to_be_visible()
+    page.fill('[name="code"]', totp_code(secret, steps_ahead=1))
+    page.click('#two-factor-form input[type="submit"]')
+    expect(page.locator("#changelist")).to_be_visible()
+    assert page.url == f"{live_server.url}/admin/orders/order/"
+    assert page.evaluate("window.cspViolations") == []
+
+    # Signed out, a recovery code signs in once.
+    page.click('#logout-form button[type="submit"]')
+    sign_in(page, live_server.url, boss.email, recovery_codes[0])
+    page.click("#two-factor-link")
+    expect(page.locator("#recovery-codes-left")).to_have_text("9")
+    assert page.evaluate("window.cspViolations") == []
+
+    # The API docs: Swagger UI from our own static files, its script allowed by the CSP.
+    page.goto(f"{live_server.url}/api/docs/")
+    expect(page.locator(".swagger-ui .information-container .title")).to_contain_text(
+        "Shop backend API"
+    )
+    expect(page.locator(".swagger-ui .opblock-tag-section").first).to_be_visible()
+    assert page.evaluate("window.cspViolations") == []
+    assert [url for url in requested if not url.startswith(live_server.url)] == []
+
+    # A used recovery code, or a wrong one, is refused (and recorded).
+    page.goto(f"{live_server.url}/admin/")
+    page.click('#logout-form button[type="submit"]')
+    sign_in(page, live_server.url, boss.email, recovery_codes[0])
+    expect(page.locator(".errorlist")).to_contain_text("That code is not right")
+    page.goto(f"{live_server.url}/admin/orders/order/")
+    expect(page.locator("#two-factor-form")).to_be_visible()
+
+    actions = list(
+        AuditEvent.objects.filter(actor=boss).order_by("pk").values_list("action", flat=True)
+    )
+    assert actions == [
+        "sign_in",
+        "second_factor_passed",
+        "sign_in",
+        "second_factor_passed",
+        "sign_in",
+        "second_factor_failed",
+    ]

@@ -11,7 +11,7 @@ from django.utils import timezone
 from orders.models import Order
 from orders.states import OrderState, PaymentStatus
 from payments.models import Refund
-from tests.conftest import client_for
+from tests.conftest import admin_login, client_for
 from tests.factories import OrderFactory, UserFactory
 from tests.staff.conftest import paid_order, placed_order
 
@@ -249,7 +249,7 @@ def test_staff_actions_are_throttled_per_staff_user(
     assert Order.objects.get(pk=order.pk).state == S.PAID
 
     ratelimit_clock.advance(60)
-    client.force_login(support_user)
+    admin_login(client, support_user)
     admin_action = f"/admin/orders/order/{order.pk}/action/status-processing/"
     assert client.get(admin_action).status_code == 200  # showing the form does not count
     statuses = [client.post(admin_action, {"reason": ""}).status_code for _ in range(3)]

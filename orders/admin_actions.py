@@ -14,7 +14,7 @@ from orders.models import COD, Order
 from orders.payment_methods import BANK_TRANSFER
 from orders.services import staff
 from orders.states import UNPAID_STATES, OrderState, PaymentStatus
-from payments.models import Refund, RefundStatus
+from payments.models import RefundStatus
 
 S = OrderState
 
@@ -153,8 +153,7 @@ def _refund_from_admin(order: Order, data: dict[str, Any], user: Any) -> str:
         key: data[key]
         for key in ("amount", "lines", "restock", "reason", "customer_message", "payment")
     }
-    repeated = Refund.objects.filter(idempotency_key=data["idempotency_key"]).exists()
-    refund = staff.issue_refund_request(
+    issued = staff.issue_refund_request(
         order_id=order.pk,
         actor=user,
         idempotency_key=data["idempotency_key"],
@@ -162,11 +161,10 @@ def _refund_from_admin(order: Order, data: dict[str, Any], user: Any) -> str:
         payment_reference=data["payment"],
         **{k: v for k, v in request.items() if k != "payment"},
     )
+    refund = issued.refund
     outcome = _REFUND_OUTCOMES[refund.status].format(
         amount=refund.amount, currency=refund.currency, failure=refund.failure_reason
     )
-    return (
-        f"{order.number}: this form was already submitted: {outcome}."
-        if repeated
-        else (f"{order.number}: {outcome}.")
-    )
+    if not issued.created:
+        return f"{order.number}: this form was already submitted: {outcome}."
+    return f"{order.number}: {outcome}."

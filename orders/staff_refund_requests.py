@@ -44,7 +44,7 @@ def refund_once(
     if earlier is not None:
         return _replay(earlier, order_id=order_id, fingerprint=fingerprint, render=render)
     try:
-        refund = staff.issue_refund_request(
+        issued = staff.issue_refund_request(
             order_id=order_id,
             amount=data["amount"],
             lines=data["lines"],
@@ -62,7 +62,9 @@ def refund_once(
             raise  # refused before any money moved: nothing to remember
         body = error_body(error.code, error.message, error.details)
         return _store(refund_id, error.http_status, body)
-    return _store(refund.pk, *render(refund))
+    if not issued.created:  # a request with the key got there first, under the order lock
+        return _replay(issued.refund, order_id=order_id, fingerprint=fingerprint, render=render)
+    return _store(issued.refund.pk, *render(issued.refund))
 
 
 def _replay(earlier: Refund, *, order_id: int, fingerprint: str, render: Render) -> Answer:

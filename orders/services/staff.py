@@ -40,8 +40,13 @@ from orders.services._base import lock_order, refuse
 from orders.services.refunds import refund_refusal
 from orders.services.refunds import refundable_balance as order_refundable
 from orders.states import UNPAID_STATES, ActorType, OrderState, PaymentStatus
-from payments.models import Refund
-from payments.services import issue_refund, record_unapplied_payment, unapplied_payments
+from payments.services import (
+    IssuedRefund,
+    issue_refund,
+    record_unapplied_payment,
+    request_refund,
+    unapplied_payments,
+)
 
 S = OrderState
 STAFF = ActorType.STAFF
@@ -197,8 +202,8 @@ def cancel_order(
 
 def refund(**request: Any) -> Order:
     """As ``issue_refund_request``; answers the order as it is now."""
-    refund = issue_refund_request(**request)
-    return Order.objects.get(pk=refund.payment.order_id)
+    issued = issue_refund_request(**request)
+    return Order.objects.get(pk=issued.refund.payment.order_id)
 
 
 def issue_refund_request(
@@ -213,7 +218,7 @@ def issue_refund_request(
     fingerprint: str = "",
     customer_message: str = "",
     payment_reference: str | None = None,
-) -> Refund:
+) -> IssuedRefund:
     """Refund an amount, or order lines ({product id: units}, worth their price unless an
     amount is given); ``restock`` puts the lines' units back (with no lines, a refund of
     everything left restocks every unit still off the shelf). Never more than paid minus
@@ -222,9 +227,9 @@ def issue_refund_request(
     and the admin form always send one); ``fingerprint`` identifies the request's body, so a
     key reused for another request is refused."""
     reason = _required(reason)
-    if amount is None and not lines:
+    if amount is None and not lines and not payment_reference:
         raise RefundInvalid("Give an amount or lines to refund.")
-    return issue_refund(
+    return request_refund(
         order_id=order_id,
         amount=amount,
         lines={int(p): int(q) for p, q in lines.items()} if lines else None,

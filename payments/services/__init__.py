@@ -5,7 +5,12 @@ from payments.services.refund_settlement import (
     reconcile_pending_refunds,
     settle_refund,
 )
-from payments.services.refunds import issue_refund, refundable_amount
+from payments.services.refunds import (
+    IssuedRefund,
+    issue_refund,
+    refundable_amount,
+    request_refund,
+)
 from payments.services.start import (
     close_open_attempts,
     require_online_payment_method,
@@ -24,6 +29,7 @@ from payments.services.webhooks import (
 
 __all__ = [
     "Deferred",
+    "IssuedRefund",
     "apply_gateway_event",
     "close_open_attempts",
     "enqueue",
@@ -35,6 +41,7 @@ __all__ = [
     "record_unapplied_payment",
     "redrive_stuck_webhooks",
     "refundable_amount",
+    "request_refund",
     "require_online_payment_method",
     "settle_refund",
     "start_payment",

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -45,7 +46,18 @@ GATEWAY_REFUNDS = ("paystack", "stripe", "flutterwave", "dummy")
 ZERO = Decimal("0.00")
 
 
-def issue_refund(
+@dataclass(frozen=True)
+class IssuedRefund:
+    refund: Refund
+    created: bool  # False: the refund an earlier request with the same key made
+
+
+def issue_refund(**request: Any) -> Refund:
+    """As ``request_refund``; answers the refund."""
+    return request_refund(**request).refund
+
+
+def request_refund(
     *,
     order_id: int,
     amount: Decimal | None,
@@ -58,7 +70,7 @@ def issue_refund(
     customer_message: str = "",
     payment_reference: str | None = None,
     origin: str = RefundOrigin.STAFF,
-) -> Refund:
+) -> IssuedRefund:
     """Refund ``amount`` (None: the value of ``lines``, or everything left) of an order.
 
     ``lines`` maps product ids to refunded units; with ``restock`` those units go back on the
@@ -66,9 +78,10 @@ def issue_refund(
     every unit not yet restocked). ``payment_reference`` names the payment to refund (needed
     only when an order holds more than one payment with money left).
 
-    Returns the Refund: ``processed``, or ``pending`` (until the gateway's webhook, or with
-    ``outcome_unknown`` when its answer was lost). A definite refusal by the gateway marks it
-    ``failed`` and raises the gateway's error (``details.refund_id`` names it). Refusals before
+    Returns the Refund (and whether this call made it): ``processed``, or ``pending`` (until
+    the gateway's webhook, or with ``outcome_unknown`` when its answer was lost). A definite
+    refusal by the gateway marks it ``failed`` and raises the gateway's error
+    (``details.refund_id`` names it). Refusals before
     the gateway (``refund_not_allowed``, ``refund_exceeds_refundable``, ``refund_invalid``…)
     change nothing. A repeated ``idempotency_key`` with the same ``fingerprint`` returns the
     first Refund.
@@ -87,8 +100,9 @@ def issue_refund(
         origin=origin,
     )
     if not created or refund.status != RefundStatus.PENDING:
-        return refund  # a repeated key (the first call owns the gateway call), or manual
-    return _ask_gateway(refund)
+        # A repeated key (the first call owns the gateway call), or paid back by hand.
+        return IssuedRefund(refund, created)
+    return IssuedRefund(_ask_gateway(refund), created=True)
 
 
 def _ask_gateway(refund: Refund) -> Refund:

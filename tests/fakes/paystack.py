@@ -311,6 +311,17 @@ class FakePaystack(FakeGateway):
             sent.append(self.emit(f"refund.{stage}", {"event": f"refund.{stage}", "data": data}))
         return sent
 
+    def refund_from_dashboard(self, reference: str, *, amount: int | None = None):
+        """A refund made in Paystack's dashboard: the shop made no call, it only gets the
+        webhooks. Returns them (refund.processed last)."""
+        params = {"transaction": reference, **({"amount": amount} if amount else {})}
+        request = RecordedRequest(
+            "POST", "/refund", {}, {"content-type": "application/json"}, json.dumps(params).encode()
+        )
+        reply = self._refund(request)
+        assert reply.status == 200, reply.body
+        return self.settle_refund(reply.body["data"]["id"])
+
     def open_dispute(
         self, reference: str, *, amount: int | None = None
     ) -> tuple[int, SignedWebhook]:

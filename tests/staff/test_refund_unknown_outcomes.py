@@ -41,7 +41,7 @@ def short_read_timeout(settings):
 def test_a_paystack_refund_whose_answer_is_lost_stays_pending_and_is_never_sent_twice(
     fake_paystack, customer_client, customer, finance_user, short_read_timeout, loss
 ):
-    order, payment, _ = paid_order(fake_paystack, customer_client, customer)
+    order, _, _ = paid_order(fake_paystack, customer_client, customer)
     fake_paystack.lose_answer_next(1, how=loss, path_contains="/refund")
 
     first = staff_refund(finance_user, order, {"amount": "1000.00", "reason": "r"}, key="k1")

@@ -145,7 +145,7 @@ def test_a_late_bank_transfer_is_kept_and_refunded_by_hand(buyer_order_expired, 
     refund = staff.issue_refund_request(
         order_id=order.pk, amount=None, lines=None, restock=False, reason="late transfer",
         actor=finance, payment_reference=payment.reference, idempotency_key="k1",
-    )  # fmt: skip
+    ).refund  # fmt: skip
     assert (refund.status, refund.manual, refund.amount) == ("processed", True, order.total)
     assert staff.unapplied_money(order) == []
 

@@ -96,7 +96,7 @@ EVENTS: dict[str, EventSpec] = {
             "refund_issued",
             keys={"amount", "currency"},
             has_sms=True,
-            description="A refund of `amount` was issued.",
+            description="A refund of `amount` was issued. Optional: message (from staff).",
         ),
         _customer(
             "order_expired",

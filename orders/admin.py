@@ -6,11 +6,8 @@ Nothing on an order is edited as a field (the state least of all): every change 
 """
 
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import DateFieldListFilter
 from django.core.exceptions import PermissionDenied
@@ -26,10 +23,10 @@ from config.errors import DomainError
 from observability.throttles import StaffThrottle, throttle_view
 from orders import admin_forms
 from orders import permissions as perms
-from orders.models import COD, Order, OrderEvent, OrderItem
-from orders.payment_methods import BANK_TRANSFER
+from orders.admin_actions import ACTIONS
+from orders.models import Order, OrderEvent, OrderItem
 from orders.services import staff
-from orders.states import UNPAID_STATES, OrderState, PaymentStatus
+from orders.states import OrderState
 from payments.models import Payment, Refund
 
 S = OrderState
@@ -45,132 +42,6 @@ _ADDRESS_LINES = [
     "postal_code",
     "country",
 ]
-
-
-@dataclass(frozen=True)
-class OrderAction:
-    """One button of the order page: when it shows, who may use it, its form, its service."""
-
-    slug: str
-    label: str
-    form: type[forms.Form]
-    permission: Callable[[Order], str]
-    available: Callable[[Order], bool]
-    run: Callable[[Order, dict[str, Any], Any], Order]
-    button_class: str = ""
-
-
-def _cancel_permission(order: Order) -> str:
-    return perms.REFUND if staff.cancel_needs_refund(order) else perms.CANCEL_UNPAID
-
-
-def _status_action(target: str) -> OrderAction:
-    return OrderAction(
-        slug=f"status-{target}",
-        label=f"Mark {S(target).label.lower()}",
-        form=admin_forms.ShipForm if target == S.SHIPPED else admin_forms.OptionalReasonForm,
-        permission=lambda order: perms.FULFIL,
-        available=lambda order: target in staff.status_targets(order),
-        run=lambda order, data, user: staff.update_order_status(
-            order_id=order.pk,
-            to_state=target,
-            actor=user,
-            reason=data["reason"],
-            tracking_number=data.get("tracking_number"),
-            carrier=data.get("carrier"),
-        ),
-    )
-
-
-ACTIONS: dict[str, OrderAction] = {
-    action.slug: action
-    for action in [
-        *(_status_action(target) for target in staff.STATUS_TARGETS),
-        OrderAction(
-            slug="confirm-bank-transfer",
-            label="Confirm bank transfer",
-            form=admin_forms.BankTransferForm,
-            permission=lambda order: perms.CONFIRM_BANK_TRANSFER,
-            available=lambda o: o.payment_method == BANK_TRANSFER and o.state in UNPAID_STATES,
-            run=lambda order, data, user: staff.confirm_bank_transfer(
-                order_id=order.pk,
-                amount=data["amount"],
-                reference=data["reference"],
-                actor=user,
-                reason=data["reason"],
-            ),
-        ),
-        OrderAction(
-            slug="accept-cod",
-            label="Accept cash-on-delivery order",
-            form=admin_forms.OptionalReasonForm,
-            permission=lambda order: perms.FULFIL,
-            available=lambda o: o.payment_method == COD and o.state == S.PENDING_PAYMENT,
-            run=lambda order, data, user: staff.accept_cod_order(
-                order_id=order.pk, actor=user, reason=data["reason"]
-            ),
-        ),
-        OrderAction(
-            slug="cash-collected",
-            label="Record cash collected",
-            form=admin_forms.CashCollectedForm,
-            permission=lambda order: perms.RECORD_CASH,
-            available=lambda o: (
-                o.payment_method == COD
-                and o.payment_status == PaymentStatus.PENDING
-                and o.state in staff.COD_COLLECTABLE_STATES
-            ),
-            run=lambda order, data, user: staff.mark_cash_collected(
-                order_id=order.pk, amount=data["amount"], actor=user, reason=data["reason"]
-            ),
-        ),
-        OrderAction(
-            slug="delivery-refused",
-            label="Delivery refused",
-            form=admin_forms.ReasonForm,
-            permission=lambda order: perms.FULFIL,
-            available=lambda o: (
-                o.payment_method == COD
-                and o.state in (S.SHIPPED, S.IN_TRANSIT)
-                and o.payment_status != PaymentStatus.PAID
-            ),
-            run=lambda order, data, user: staff.mark_delivery_refused(
-                order_id=order.pk, actor=user, reason=data["reason"]
-            ),
-            button_class="deletelink",
-        ),
-        OrderAction(
-            slug="refund",
-            label="Refund",
-            form=admin_forms.RefundForm,
-            permission=lambda order: perms.REFUND,
-            available=staff.can_refund,
-            run=lambda order, data, user: staff.refund(
-                order_id=order.pk,
-                amount=data["amount"],
-                lines=data["lines"],
-                restock=data["restock"],
-                reason=data["reason"],
-                actor=user,
-                idempotency_key=data["idempotency_key"] or None,
-            ),
-        ),
-        OrderAction(
-            slug="cancel",
-            label="Cancel order",
-            form=admin_forms.ReasonForm,
-            permission=_cancel_permission,
-            available=lambda o: o.state in staff.CANCELLABLE_BY_STAFF,
-            run=lambda order, data, user: staff.cancel_order(
-                order_id=order.pk,
-                actor=user,
-                reason=data["reason"],
-                allow_refund=perms.has_staff_permission(user, perms.REFUND),
-            ),
-            button_class="deletelink",
-        ),
-    ]
-}
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -413,19 +284,36 @@ class OrderAdmin(RefuseNulInFiltersMixin, admin.ModelAdmin):
             raise PermissionDenied
         if not perms.has_staff_permission(request.user, action.permission(order)):
             raise PermissionDenied
+        change_url = reverse("admin:orders_order_change", args=[order.pk])
+        available = action.available(order)
+        if not available:
+            # The button is not drawn for this order now; a posted form (an old tab, a forged
+            # URL) is refused the same way, before anything runs.
+            unavailable = (
+                f"{order.number}: {action.label.lower()} is not available for an order that "
+                f"is {order.get_state_display().lower()} (payment {order.payment_status})."
+            )
+            messages.error(request, unavailable)
+            if request.method != "POST":
+                return HttpResponseRedirect(change_url)
         form_kwargs: dict[str, Any] = {}
         if action.form is admin_forms.RefundForm:
             # One key per form shown: a double-submitted form refunds once.
-            form_kwargs = {"order": order, "initial": {"idempotency_key": uuid.uuid4().hex}}
+            form_kwargs = {
+                "order": order,
+                "refundable": staff.refundable_balance(order),
+                "unapplied": [(p.reference, left) for p, left in staff.unapplied_money(order)],
+                "initial": {"idempotency_key": uuid.uuid4().hex},
+            }
         form = action.form(request.POST or None, **form_kwargs)
-        change_url = reverse("admin:orders_order_change", args=[order.pk])
-        if request.method == "POST" and form.is_valid():
+        if request.method == "POST" and available and form.is_valid():
             try:
-                action.run(order, form.cleaned_data, request.user)
+                done = action.run(order, form.cleaned_data, request.user)
             except DomainError as error:
                 messages.error(request, f"{error.message} ({error.code})")
             else:
-                messages.success(request, f"{order.number}: {action.label.lower()} done.")
+                default = f"{order.number}: {action.label.lower()} done."
+                messages.success(request, done if isinstance(done, str) else default)
                 return HttpResponseRedirect(change_url)
         context = {
             **self.admin_site.each_context(request),

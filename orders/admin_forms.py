@@ -14,6 +14,20 @@ class ReasonForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=1000)
 
 
+class CustomerMessageField(forms.CharField):
+    def __init__(self) -> None:
+        super().__init__(
+            widget=forms.Textarea(attrs={"rows": 2}),
+            max_length=500,
+            required=False,
+            help_text="What the customer's email or SMS says. The reason above is internal.",
+        )
+
+
+class CancelForm(ReasonForm):
+    customer_message = CustomerMessageField()
+
+
 class OptionalReasonForm(forms.Form):
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}), max_length=1000, required=False
@@ -35,31 +49,54 @@ class CashCollectedForm(OptionalReasonForm):
 
 
 class RefundForm(ReasonForm):
-    """An amount, or units per order line (the refund is then their price)."""
+    """An amount, or units per order line (the refund is then their price). The hidden key is
+    made when the form is shown: submitting the same form twice refunds once."""
 
     amount = forms.DecimalField(
         **MONEY_FIELD,
         required=False,
         help_text="Leave empty to refund the value of the units below.",
     )
-    idempotency_key = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
     restock = forms.BooleanField(
-        required=False, help_text="Put the refunded lines' units back on stock."
+        required=False,
+        help_text="Put the refunded units back on stock. With no units chosen, a refund of "
+        "the whole refundable balance restocks every unit still off the shelf.",
     )
+    customer_message = CustomerMessageField()
 
-    def __init__(self, *args: Any, order: Order, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        order: Order,
+        refundable: Decimal,
+        unapplied: list[tuple[str, Decimal]],
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
+        self.refundable = refundable
         self.line_fields: dict[int, str] = {}  # product id -> field name
         for item in order.items.filter(product__isnull=False):
             name = f"line_{item.product_id}"
             self.fields[name] = forms.IntegerField(
                 label=f"{item.name} ({item.sku}) x{item.quantity} @ {item.unit_price}",
                 min_value=0,
-                max_value=item.quantity - item.quantity_restocked,
+                max_value=item.quantity,
                 required=False,
             )
             self.line_fields[item.product_id] = name
-        self.order_fields(["amount", *self.line_fields.values(), "restock", "reason"])
+        if unapplied:
+            self.fields["payment"] = forms.ChoiceField(
+                choices=[("", "The order's own payment")]
+                + [(ref, f"{ref}: {left} {order.currency} not applied") for ref, left in unapplied],
+                required=False,
+                help_text="Money without an order to pay for (paid after cancellation, paid "
+                "twice, a late transfer) is refunded against its own payment.",
+            )
+        self.order_fields(
+            ["payment", "amount", *self.line_fields.values(), "restock", "reason",
+             "customer_message"]
+        )  # fmt: skip
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -68,9 +105,10 @@ class RefundForm(ReasonForm):
             for product_id, name in self.line_fields.items()
             if data.get(name)  # empty or 0: not refunded
         }
-        if data.get("amount") is None and not lines:
+        data["payment"] = data.get("payment") or None
+        if data.get("amount") is None and not lines and data["payment"] is None:
             raise forms.ValidationError("Give an amount or the units to refund.")
-        if data.get("restock") and not lines:
+        if data.get("restock") and not lines and data.get("amount") != self.refundable:
             raise forms.ValidationError("Choose the units to put back on stock.")
         data["lines"] = lines or None
         return data

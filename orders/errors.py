@@ -61,6 +61,15 @@ class RefundInvalid(DomainError):
     message = "The refund does not match the order."
 
 
+class RefundPending(DomainError):
+    code = "refund_pending"
+    http_status = 409
+    message = (
+        "Everything paid for this order is being refunded: it cannot be prepared or shipped. "
+        "Cancel it, or wait for the refund to settle."
+    )
+
+
 class PaymentMismatch(DomainError):
     code = "payment_mismatch"
     http_status = 409

@@ -41,6 +41,11 @@ class Order(ConcurrentTransitionMixin, models.Model):
     discount = models.DecimalField(**MONEY, default=Decimal("0.00"))
     total = models.DecimalField(**MONEY)
     amount_refunded = models.DecimalField(**MONEY, default=Decimal("0.00"))
+    refund_pending = models.DecimalField(
+        **MONEY,
+        default=Decimal("0.00"),
+        help_text="Refunds sent to the gateway and not yet confirmed (held against the total).",
+    )
     shipping_address = models.JSONField(help_text="Snapshot taken at checkout.")
     note = models.TextField(blank=True)
     tracking_number = models.CharField(max_length=100, blank=True)
@@ -84,6 +89,10 @@ class Order(ConcurrentTransitionMixin, models.Model):
             models.CheckConstraint(
                 condition=Q(amount_refunded__gte=0, amount_refunded__lte=F("total")),
                 name="order_refunds_within_total",
+            ),
+            models.CheckConstraint(
+                condition=Q(refund_pending__gte=0, refund_pending__lte=F("total")),
+                name="order_refund_pending_within_total",
             ),
             models.CheckConstraint(condition=Q(state__in=S.values), name="order_state_valid"),
             models.CheckConstraint(

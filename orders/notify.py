@@ -16,6 +16,7 @@ from notifications.exceptions import InvalidRecipient
 from notifications.services import enqueue, staff_alert
 from orders.models import Order, OrderEvent, OrderItem
 from orders.payment_methods import BANK_TRANSFER
+from orders.states import ActorType
 
 logger = logging.getLogger(__name__)
 
@@ -32,10 +33,12 @@ CUSTOMER_NOTICES: dict[str, tuple[str, bool]] = {
     "refunded": ("refund_issued", True),
     "partially_refunded": ("refund_issued", True),
     "refund_recorded": ("refund_issued", True),
+    "unapplied_payment_refunded": ("refund_issued", True),
 }
 STAFF_ALERTS: dict[str, str] = {
     "dispute_opened": "dispute_opened",
     "flagged": "order_needs_attention",
+    "refund_failed": "order_needs_attention",
 }
 
 
@@ -102,11 +105,20 @@ def _customer_context(order: Order, kind: str, event: OrderEvent, items) -> dict
             tracking_number=payload.get("tracking_number", order.tracking_number),
         )
     elif kind == "cancelled":
-        context["reason"] = event.reason
+        # Staff's reason is internal: the customer reads only the message written for them
+        # (or, when they cancelled themselves, their own words).
+        own_words = event.actor_type == ActorType.CUSTOMER
+        context["reason"] = event.reason if own_words else payload.get("customer_message", "")
         if payload.get("refund_amount"):
             context["refund_amount"] = payload["refund_amount"]
-    elif kind in {"refunded", "partially_refunded", "refund_recorded"}:
+    elif kind in {
+        "refunded",
+        "partially_refunded",
+        "refund_recorded",
+        "unapplied_payment_refunded",
+    }:
         context["amount"] = payload.get("amount") or _money(order.total)
+        context["message"] = payload.get("customer_message", "")
     return context
 
 

@@ -51,6 +51,9 @@ class PaymentMethod:
     # It runs outside any transaction and must not raise when the gateway is down: it returns
     # a payment object saying so, and the order stays pending_payment for a later retry.
     start_after_commit: Callable[[Order], dict[str, Any]] | None = None
+    # (order id) -> None: close the gateway's open payment pages of an unpaid order that was
+    # cancelled or expired; runs after commit, outside any transaction, and never raises.
+    close_attempts_after_commit: Callable[[int], None] | None = None
     # () -> whether this deployment can take the method at all (the dev-only dummy gateway
     # only with DEBUG on); one that cannot is refused like a method that is not allowed.
     is_available: Callable[[], bool] = lambda: True

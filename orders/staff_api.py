@@ -7,13 +7,13 @@ Authentication: a staff user's token (``Authorization: Token …``). Anonymous �
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import COMMON_ERRORS, StandardPagination, error_response
+from config.api import COMMON_ERRORS, StandardPagination, error_body, error_response
 from config.errors import NotFound
 from observability.throttles import StaffThrottle
 from orders import idempotency
@@ -21,9 +21,10 @@ from orders import permissions as perms
 from orders import staff_serializers as io
 from orders.models import Order
 from orders.services import staff
+from orders.staff_refund_requests import refund_once
 from orders.staff_selectors import order_get_for_staff, orders_for_staff
 from orders.states import OrderState, PaymentStatus
-from payments.models import Refund
+from payments.models import Refund, RefundStatus
 
 # The refund's key is stored with it and sent to the gateway as its own idempotency key.
 REFUND_KEY_MAX_LENGTH = Refund._meta.get_field("idempotency_key").max_length
@@ -149,50 +150,81 @@ class StaffOrderStatusApi(_StaffOrderActionApi):
         return self.act(request, order_id)
 
 
-class StaffOrderRefundApi(_StaffOrderActionApi):
-    input_serializer = io.RefundInputSerializer
+class StaffOrderRefundApi(StaffApiView):
+    """Refund under a required Idempotency-Key (``orders.staff_refund_requests``)."""
 
-    def permission_for(self, order: Order) -> str:
-        return perms.REFUND
-
-    def perform(self, order: Order, data: dict[str, Any], user: Any) -> None:
-        staff.refund(
-            order_id=order.pk,
-            amount=data["amount"],
-            lines=data["lines"],
-            restock=data["restock"],
-            reason=data["reason"],
-            actor=user,
-            idempotency_key=idempotency.validate_optional_key(
-                self.request.headers.get("Idempotency-Key"), max_length=REFUND_KEY_MAX_LENGTH
-            ),
-        )
-
-    @_action_schema(
-        "staff_orders_refund",
-        io.RefundInputSerializer,
-        "refund_exceeds_refundable, refund_not_allowed, refund_held_dispute_open, refund_invalid, "
-        "idempotency_key_invalid "
-        "(502: payment_gateway_unavailable and other gateway errors)",
+    @extend_schema(
+        operation_id="staff_orders_refund",
+        tags=["staff"],
+        request=io.RefundInputSerializer,
         parameters=[
             OpenApiParameter(
                 "Idempotency-Key",
                 str,
                 OpenApiParameter.HEADER,
-                required=False,
+                required=True,
                 description=(
-                    "Repeat a refund request safely: the same key returns the first. "
+                    "One key per refund request: a repeat with the same key and body gets the "
+                    "first answer again; the same key with another body is 422. "
                     f"1 to {REFUND_KEY_MAX_LENGTH} visible ASCII characters."
                 ),
             )
         ],
-    )
+        responses={
+            200: OpenApiResponse(
+                io.StaffRefundResultSerializer,
+                description="The order and the refund made: processed, or pending (sent and "
+                "not yet confirmed by the gateway: its webhook or reconciliation settles it; "
+                "refund.outcome_unknown when the gateway's answer was lost). A pending refund's "
+                "amount is held: it counts against the refundable balance.",
+            ),
+            **ACTION_ERRORS,
+            400: error_response("idempotency_key_required, idempotency_key_invalid, "
+                                "validation_error"),
+            409: error_response(
+                "refund_not_allowed (details.reason: cancel_instead, in_delivery, nothing_paid), "
+                "refund_exceeds_refundable, refund_held_dispute_open, refund_invalid, "
+                "request_in_progress"
+            ),
+            422: error_response("idempotency_key_reused"),
+            502: error_response(
+                "the gateway refused the refund (payment_gateway_rejected, "
+                "payment_gateway_unavailable before it was sent…): details.refund_id, failed"
+            ),
+        },
+    )  # fmt: skip
     def post(self, request: Request, order_id: int) -> Response:
-        return self.act(request, order_id)
+        perms.require_staff_permission(request.user, perms.VIEW)
+        if not Order.objects.filter(pk=order_id).exists():
+            raise NotFound("Order not found.", details={"order_id": order_id})
+        perms.require_staff_permission(request.user, perms.REFUND)
+        key = idempotency.validate_key(
+            request.headers.get("Idempotency-Key"), max_length=REFUND_KEY_MAX_LENGTH
+        )
+        data = io.RefundInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        answer = refund_once(
+            order_id=order_id,
+            data=data.validated_data,
+            key=key,
+            actor=request.user,
+            render=_render_refund,
+        )
+        return Response(answer.body, status=answer.status)
+
+
+def _render_refund(refund: Refund) -> tuple[int, dict[str, Any]]:
+    if refund.status == RefundStatus.FAILED:
+        details = {"refund_id": refund.pk, "failure": refund.failure_reason}
+        return 502, error_body("payment_gateway_rejected", "The gateway refused the refund.",
+                               details)  # fmt: skip
+    order = order_get_for_staff(order_id=refund.payment.order_id)
+    body = io.StaffRefundResultSerializer(order, context={"refund": refund}).data
+    return 200, body
 
 
 class StaffOrderCancelApi(_StaffOrderActionApi):
-    input_serializer = io.ReasonInputSerializer
+    input_serializer = io.StaffCancelInputSerializer
 
     def permission_for(self, order: Order) -> str:
         return perms.REFUND if staff.cancel_needs_refund(order) else perms.CANCEL_UNPAID
@@ -203,12 +235,25 @@ class StaffOrderCancelApi(_StaffOrderActionApi):
             actor=user,
             reason=data["reason"],
             allow_refund=perms.has_staff_permission(user, perms.REFUND),
+            customer_message=data["customer_message"],
+            idempotency_key=idempotency.validate_optional_key(
+                self.request.headers.get("Idempotency-Key"), max_length=REFUND_KEY_MAX_LENGTH
+            ),
         )
 
     @_action_schema(
         "staff_orders_cancel",
-        io.ReasonInputSerializer,
+        io.StaffCancelInputSerializer,
         "order_not_cancellable, and the refund codes for a paid order",
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                required=False,
+                description="Used as the key of the refund a paid order's cancellation makes.",
+            )
+        ],
     )
     def post(self, request: Request, order_id: int) -> Response:
         return self.act(request, order_id)

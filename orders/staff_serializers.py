@@ -10,6 +10,7 @@ from orders.models import Order, OrderEvent
 from orders.serializers import OrderItemOutputSerializer, ShippingAddressSerializer
 from orders.services import staff
 from orders.states import OrderState, PaymentStatus
+from payments.models import Refund
 
 MONEY = {"max_digits": 12, "decimal_places": 2, "min_value": Decimal("0.01")}
 
@@ -57,11 +58,53 @@ class StaffEventSerializer(serializers.ModelSerializer):
         return event.actor.email if event.actor_id else None
 
 
+class StaffRefundSerializer(serializers.ModelSerializer):
+    payment = serializers.CharField(source="payment.reference")
+    unapplied = serializers.SerializerMethodField(
+        help_text="The refunded payment did not pay for the order (paid after cancellation, "
+        "paid twice, a late transfer)."
+    )
+
+    class Meta:
+        model = Refund
+        fields = [
+            "id",
+            "payment",
+            "unapplied",
+            "amount",
+            "currency",
+            "status",
+            "outcome_unknown",
+            "manual",
+            "origin",
+            "gateway_refund_id",
+            "reason",
+            "customer_message",
+            "failure_reason",
+            "created_at",
+            "processed_at",
+        ]
+
+    def get_unapplied(self, refund: Refund) -> bool:
+        return not refund.payment.applied
+
+
+class UnappliedPaymentSerializer(serializers.Serializer):
+    reference = serializers.CharField()
+    gateway = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    refundable = serializers.DecimalField(max_digits=12, decimal_places=2)
+
+
 class StaffOrderDetailSerializer(StaffOrderSummarySerializer):
     items = OrderItemOutputSerializer(many=True)
     shipping_address = ShippingAddressSerializer()
     refundable_balance = serializers.SerializerMethodField()
     status_targets = serializers.SerializerMethodField()
+    refunds = serializers.SerializerMethodField()
+    unapplied_payments = serializers.SerializerMethodField(
+        help_text="Money without an order to pay for, to refund (the refund's `payment`)."
+    )
     timeline = StaffEventSerializer(source="events", many=True)
 
     class Meta(StaffOrderSummarySerializer.Meta):
@@ -70,7 +113,10 @@ class StaffOrderDetailSerializer(StaffOrderSummarySerializer):
             "subtotal",
             "shipping",
             "discount",
+            "refund_pending",
             "refundable_balance",
+            "refunds",
+            "unapplied_payments",
             "status_targets",
             "items",
             "shipping_address",
@@ -89,6 +135,32 @@ class StaffOrderDetailSerializer(StaffOrderSummarySerializer):
     def get_status_targets(self, order: Order) -> list[str]:
         return staff.status_targets(order)
 
+    @extend_schema_field(StaffRefundSerializer(many=True))
+    def get_refunds(self, order: Order) -> list[dict[str, Any]]:
+        refunds = Refund.objects.filter(payment__order=order).select_related("payment")
+        return StaffRefundSerializer(refunds.order_by("created_at", "pk"), many=True).data
+
+    @extend_schema_field(UnappliedPaymentSerializer(many=True))
+    def get_unapplied_payments(self, order: Order) -> list[dict[str, Any]]:
+        return [
+            {"reference": p.reference, "gateway": p.gateway, "amount": p.amount, "refundable": left}
+            for p, left in staff.unapplied_money(order)
+        ]
+
+
+class StaffRefundResultSerializer(StaffOrderDetailSerializer):
+    """The order after a refund request, and the refund it made (``processed``, or ``pending``
+    until the gateway confirms it)."""
+
+    refund = serializers.SerializerMethodField()
+
+    class Meta(StaffOrderDetailSerializer.Meta):
+        fields = [*StaffOrderDetailSerializer.Meta.fields, "refund"]
+
+    @extend_schema_field(StaffRefundSerializer)
+    def get_refund(self, order: Order) -> dict[str, Any]:
+        return StaffRefundSerializer(self.context["refund"]).data
+
 
 class StaffOrderFilterSerializer(serializers.Serializer):
     state = serializers.ChoiceField(choices=OrderState.choices, required=False)
@@ -104,6 +176,20 @@ class ReasonInputSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=1000)
 
 
+class CustomerMessageMixin(serializers.Serializer):
+    customer_message = serializers.CharField(
+        max_length=500,
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="What the customer's email or SMS says (the reason stays internal).",
+    )
+
+
+class StaffCancelInputSerializer(CustomerMessageMixin, ReasonInputSerializer):
+    pass
+
+
 class OptionalReasonInputSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=1000, required=False, default="", allow_blank=True)
 
@@ -114,7 +200,7 @@ class StatusInputSerializer(OptionalReasonInputSerializer):
     carrier = serializers.CharField(max_length=100, required=False, allow_blank=True)
 
 
-class RefundInputSerializer(ReasonInputSerializer):
+class RefundInputSerializer(CustomerMessageMixin, ReasonInputSerializer):
     amount = serializers.DecimalField(**MONEY, required=False, allow_null=True, default=None)
     lines = serializers.DictField(
         child=serializers.IntegerField(min_value=1),
@@ -123,7 +209,19 @@ class RefundInputSerializer(ReasonInputSerializer):
         default=None,
         help_text="{product id: units}: the refund is worth their price unless amount is given",
     )
-    restock = serializers.BooleanField(default=False)
+    restock = serializers.BooleanField(
+        default=False,
+        help_text="Put the lines' units back on stock when the refund is processed; with no "
+        "lines, a refund of everything left restocks every unit not yet restocked.",
+    )
+    payment = serializers.CharField(
+        max_length=64,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The reference of the payment to refund; needed only when the order holds "
+        "money without an order to pay for beside its own (see unapplied_payments).",
+    )
 
     def validate_lines(self, lines: dict[str, int] | None) -> dict[int, int] | None:
         if not lines:
@@ -136,8 +234,6 @@ class RefundInputSerializer(ReasonInputSerializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs.get("amount") is None and not attrs.get("lines"):
             raise serializers.ValidationError({"amount": "Give an amount or lines to refund."})
-        if attrs.get("restock") and not attrs.get("lines"):
-            raise serializers.ValidationError({"lines": "Choose the lines to put back on stock."})
         return attrs
 
 

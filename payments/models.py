@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.functions import Length
 from django.db.models.lookups import LessThanOrEqual
 from django.utils import timezone
@@ -46,6 +46,15 @@ class Payment(models.Model):
     status_changed_at = models.DateTimeField(
         null=True, blank=True, help_text="Gateway time of the event that set the status."
     )
+    applied = models.BooleanField(
+        default=False,
+        help_text="This payment paid the order. A succeeded payment that is not applied is "
+        "money without an order to pay for (paid after cancellation, or paid twice): staff "
+        "refund it.",
+    )
+    amount_refunded = models.DecimalField(
+        **MONEY, default=Decimal("0.00"), help_text="Refunds of this payment, processed."
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -53,6 +62,14 @@ class Payment(models.Model):
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(amount_refunded__gte=0, amount_refunded__lte=F("amount")),
+                name="payment_refunds_within_amount",
+            ),
+            models.CheckConstraint(
+                condition=Q(applied=False) | Q(status="succeeded"),
+                name="payment_applied_only_if_succeeded",
+            ),
             models.CheckConstraint(
                 condition=Q(status__in=PaymentStatus.values), name="payment_status_valid"
             ),
@@ -72,27 +89,60 @@ class RefundStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+class RefundOrigin(models.TextChoices):
+    STAFF = "staff", "Staff"  # the staff API or the admin
+    SYSTEM = "system", "System"  # an automatic refund (paid after the stock ran out)
+    GATEWAY = "gateway", "Gateway"  # made in the gateway's dashboard, learnt from its webhook
+
+
 class Refund(models.Model):
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
     amount = models.DecimalField(**MONEY)
     currency = models.CharField(max_length=3)
-    reason = models.CharField(max_length=300, blank=True)
+    reason = models.CharField(max_length=300, blank=True, help_text="Internal: staff only.")
+    customer_message = models.CharField(
+        max_length=500, blank=True, help_text="What the customer's refund message says."
+    )
     status = models.CharField(
         max_length=16, choices=RefundStatus.choices, default=RefundStatus.PENDING
     )
+    origin = models.CharField(
+        max_length=16, choices=RefundOrigin.choices, default=RefundOrigin.STAFF
+    )
     manual = models.BooleanField(default=False, help_text="Paid back by hand (bank/COD).")
     gateway_refund_id = models.CharField(max_length=100, blank=True)
+    outcome_unknown = models.BooleanField(
+        default=False,
+        help_text="The gateway's answer was lost: the refund waits for its webhook or for "
+        "reconciliation to learn what the gateway did.",
+    )
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    lines = models.JSONField(
+        default=dict, blank=True, help_text="{order item id: units} this refund pays back."
     )
     restock_lines = models.JSONField(
         default=dict, blank=True, help_text="{order item id: units} restocked when processed."
     )
     idempotency_key = models.CharField(max_length=64, unique=True)
+    request_fingerprint = models.CharField(
+        max_length=64, blank=True, help_text="sha256 of the staff request that made it."
+    )
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(
+        null=True, blank=True, help_text="The first answer, replayed to a repeated request."
+    )
     failure_reason = models.CharField(max_length=300, blank=True)
     raw_responses = models.JSONField(default=list, blank=True, help_text="Redacted.")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     processed_at = models.DateTimeField(null=True, blank=True)
+    checked_at = models.DateTimeField(
+        null=True, blank=True, help_text="When reconciliation last asked the gateway."
+    )
+    flagged_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the order was flagged for this unsettled refund."
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -102,11 +152,19 @@ class Refund(models.Model):
             models.CheckConstraint(
                 condition=Q(status__in=RefundStatus.values), name="refund_status_valid"
             ),
+            models.CheckConstraint(
+                condition=Q(origin__in=RefundOrigin.values), name="refund_origin_valid"
+            ),
             models.UniqueConstraint(
                 fields=["payment", "gateway_refund_id"],
                 condition=~Q(gateway_refund_id=""),
                 name="refund_gateway_id_unique",
             ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["created_at"], condition=Q(status="pending"), name="refund_pending"
+            )
         ]
 
     def __str__(self) -> str:

@@ -35,6 +35,12 @@ def _start(order: Order) -> dict[str, Any]:
     return start_payment(order_id=order.pk)
 
 
+def _close_attempts(order_id: int) -> None:
+    from payments.services import close_open_attempts
+
+    close_open_attempts(order_id=order_id)
+
+
 def register() -> None:
     for code in GATEWAY_METHODS:
         register_payment_method(
@@ -45,6 +51,7 @@ def register() -> None:
                 lock_expires_at=_gateway_lock_expiry,
                 instructions=_redirect_pending,
                 start_after_commit=_start,
+                close_attempts_after_commit=_close_attempts,
                 is_available=partial(provider_available, code),
             )
         )

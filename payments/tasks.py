@@ -54,6 +54,23 @@ def reconcile_pending_payments(limit: int = 100) -> dict[str, object]:
     return report.as_dict()
 
 
+@shared_task(
+    name="payments.reconcile_pending_refunds",
+    ignore_result=True,
+    soft_time_limit=540,
+    time_limit=600,  # up to 100 gateway calls, each with its own timeouts
+)
+def reconcile_pending_refunds(limit: int = 100) -> dict[str, object]:
+    """Look pending refunds up at the gateway; flag the orders of those nobody can settle."""
+    report = services.reconcile_pending_refunds(
+        older_than=timedelta(minutes=get_setting("payments.reconcile_refunds_after_minutes")),
+        attention_after=timedelta(hours=get_setting("payments.refund_attention_after_hours")),
+        limit=limit,
+    )
+    logger.info("reconcile_pending_refunds: %s", report.as_dict())
+    return report.as_dict()
+
+
 @shared_task(name="payments.purge_webhook_events", ignore_result=True)
 def purge_webhook_events() -> int:
     """Delete processed webhook events older than ops.purge_webhooks_after_days, and refused

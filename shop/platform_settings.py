@@ -117,6 +117,24 @@ REGISTRY: dict[str, SettingSpec] = {
         _whole_number_up_to(MINUTES_IN_A_WEEK),
         "Pending payments older than this are verified with the gateway.",
     ),
+    "payments.reuse_open_attempt_minutes": SettingSpec(
+        15,
+        _whole_number_up_to(24 * 60),
+        "A customer who asks to pay again within this many minutes gets the payment page "
+        "already open instead of a new gateway session.",
+    ),
+    "payments.reconcile_refunds_after_minutes": SettingSpec(
+        10,
+        _whole_number_up_to(MINUTES_IN_A_WEEK),
+        "Refunds still pending this long are looked up at the gateway (again every as many "
+        "minutes).",
+    ),
+    "payments.refund_attention_after_hours": SettingSpec(
+        24,
+        _whole_number_up_to(24 * 90),
+        "A refund nobody could settle (no webhook, not listed by the gateway) this long after "
+        "it was sent flags its order for staff.",
+    ),
     "ops.archive_after_days": SettingSpec(
         90, _whole_number_up_to(DAYS_IN_TEN_YEARS), "Finished orders older than this are archived."
     ),

@@ -1,5 +1,6 @@
 """Order operations. Import from here: ``from orders.services import mark_paid``."""
 
+from orders.services._base import lock_order
 from orders.services.checkout import PlacedOnce, PlacedOrder, place_order, place_order_once
 from orders.services.lifecycle import (
     PaymentMismatch,
@@ -18,12 +19,20 @@ from orders.services.lifecycle import (
     mark_shipped,
     open_dispute,
     record_cash_collected,
-    refund_order,
     resolve_dispute,
     retry_payment,
     start_processing,
 )
 from orders.services.maintenance import archivable_orders, archive_finished_orders
+from orders.services.refunds import (
+    book_refund,
+    hold_refund,
+    record_unapplied_refund,
+    refund_order,
+    refund_refusal,
+    refundable_balance,
+    release_refund,
+)
 
 __all__ = [
     "PaymentMismatch",
@@ -33,11 +42,14 @@ __all__ = [
     "archivable_orders",
     "archive_finished_orders",
     "archive_order",
+    "book_refund",
     "cancel_order",
     "expire_order",
     "expire_overdue_orders",
     "flag_order",
+    "hold_refund",
     "hold_stock_until",
+    "lock_order",
     "mark_delivered",
     "mark_in_transit",
     "mark_paid",
@@ -48,7 +60,11 @@ __all__ = [
     "place_order",
     "place_order_once",
     "record_cash_collected",
+    "record_unapplied_refund",
     "refund_order",
+    "refund_refusal",
+    "refundable_balance",
+    "release_refund",
     "resolve_dispute",
     "retry_payment",
     "start_processing",

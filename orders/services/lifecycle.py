@@ -9,6 +9,7 @@ one of ``orders.states.ActorType`` and ``actor`` the user (staff or customer) wh
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from django.db import transaction
@@ -18,7 +19,13 @@ from django.utils import timezone
 from inventory import services as inventory
 from inventory.errors import InsufficientStock
 from inventory.models import InventoryLock
-from orders.errors import InvalidTransition, OrderNotCancellable, PaymentMismatch, RefundInvalid
+from orders.errors import (
+    InvalidTransition,
+    OrderNotCancellable,
+    PaymentMismatch,
+    RefundInvalid,
+    RefundPending,
+)
 from orders.events import record_event
 from orders.models import Order, OrderItem
 from orders.payment_methods import payment_method_or_none
@@ -240,12 +247,13 @@ def cancel_order(
     actor_type: str,
     actor: Any = None,
     reason: str = "",
+    payload: Mapping[str, Any] | None = None,
 ) -> Order:
     """Cancel, choosing the edge by state:
 
     - unpaid (pending_payment, payment_failed): locks released — customers may do only this;
     - paid, processing, ready_for_shipment (staff): deducted stock restored; the money goes
-      back through a refund, recorded later with ``refund_order``;
+      back through a refund, booked later with ``refunds.book_refund``;
     - shipped / in_transit, cash on delivery only (delivery refused): stock restored.
     """
     with transaction.atomic():
@@ -253,15 +261,16 @@ def cancel_order(
         if order.state in UNPAID_STATES:
             from_state = apply_transition(order, "cancel_unpaid")
             released = inventory.release(owner=order.number)
-            payload: dict[str, Any] = {"locks_released": released}
+            stock_payload: dict[str, Any] = {"locks_released": released}
+            _close_payment_pages_after_commit(order)
         elif actor_type == ActorType.CUSTOMER:
             raise OrderNotCancellable(details={"state": order.state})
         elif order.state in (S.PAID, S.PROCESSING, S.READY_FOR_SHIPMENT):
             from_state = apply_transition(order, "cancel_paid")
-            payload = {"restocked": _restock_everything(order)}
+            stock_payload = {"restocked": _restock_everything(order)}
         elif order.state in (S.SHIPPED, S.IN_TRANSIT):
             from_state = apply_transition(order, "cancel_refused_delivery")
-            payload = {"restocked": _restock_everything(order)}
+            stock_payload = {"restocked": _restock_everything(order)}
         else:
             raise refuse(order, S.CANCELLED)
         return _save_and_log(
@@ -271,7 +280,7 @@ def cancel_order(
             actor_type=actor_type,
             actor=actor,
             reason=reason,
-            payload=payload,
+            payload={**stock_payload, **(payload or {})},
         )
 
 
@@ -285,6 +294,7 @@ def expire_order(*, order_id: int, now: datetime | None = None) -> Order | None:
             return None
         from_state = apply_transition(order, "cancel_unpaid")
         released = inventory.release(owner=order.number)
+        _close_payment_pages_after_commit(order)
         return _save_and_log(
             order,
             from_state=from_state,
@@ -320,12 +330,25 @@ def expire_overdue_orders(
 
 
 # --- fulfilment ------------------------------------------------------------------------------
+# Steps towards sending the goods: refused while everything paid is on its way back.
+_PREPARING_STEPS = ("start_processing", "mark_ready_for_shipment", "mark_shipped")
+
+
+def _refuse_if_fully_refunding(order: Order) -> None:
+    if order.refund_pending > 0 and order.amount_refunded + order.refund_pending >= order.total:
+        raise RefundPending(
+            details={"refund_pending": str(order.refund_pending), "total": str(order.total)}
+        )
+
+
 def _fulfilment_step(method_name: str, kind: str):
     def step(
         *, order_id: int, actor: Any, actor_type: str = ActorType.STAFF, reason: str = ""
     ) -> Order:
         with transaction.atomic():
             order = lock_order(order_id)
+            if method_name in _PREPARING_STEPS:
+                _refuse_if_fully_refunding(order)
             return transition_and_log(
                 order, method_name, kind=kind, actor_type=actor_type, actor=actor, reason=reason
             )
@@ -354,6 +377,7 @@ def mark_shipped(
     """ready_for_shipment → shipped, recording the parcel's tracking number and carrier."""
     with transaction.atomic():
         order = lock_order(order_id)
+        _refuse_if_fully_refunding(order)
         return transition_and_log(
             order,
             "mark_shipped",
@@ -368,53 +392,6 @@ def mark_shipped(
 
 
 # --- refunds and disputes --------------------------------------------------------------------
-def refund_order(
-    *,
-    order_id: int,
-    amount: Decimal,
-    restock: Mapping[int, int] | None = None,
-    actor_type: str = ActorType.STAFF,
-    actor: Any = None,
-    reason: str = "",
-    payload: Mapping[str, Any] | None = None,
-) -> Order:
-    """Record a refund of ``amount`` (money already returned by the payments service).
-
-    The order moves to ``refunded`` when everything paid is back, else ``partially_refunded``.
-    A cancelled order keeps its state and only its payment status changes. ``restock`` maps
-    OrderItem ids to units put back on the shelf (only units that were deducted).
-    """
-    amount = Decimal(amount)
-    with transaction.atomic():
-        order = lock_order(order_id)
-        full = amount == order.total - order.amount_refunded
-        if order.payment_status not in (PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED):
-            raise refuse(order, S.REFUNDED if full else S.PARTIALLY_REFUNDED)
-        remaining = order.total - order.amount_refunded
-        if amount <= 0 or amount > remaining:
-            raise RefundInvalid(details={"amount": str(amount), "refundable": str(remaining)})
-        restocked = _restock(order, restock or {})
-        order.amount_refunded += amount
-        if order.state == S.CANCELLED:
-            from_state = order.state
-            order.payment_status = (
-                PaymentStatus.REFUNDED if full else PaymentStatus.PARTIALLY_REFUNDED
-            )
-            kind = "refund_recorded"
-        else:
-            from_state = apply_transition(order, "refund_fully" if full else "refund_partially")
-            kind = "refunded" if full else "partially_refunded"
-        return _save_and_log(
-            order,
-            from_state=from_state,
-            kind=kind,
-            actor_type=actor_type,
-            actor=actor,
-            reason=reason,
-            payload={"amount": str(amount), "restocked": restocked, **(payload or {})},
-        )
-
-
 def open_dispute(
     *,
     order_id: int,
@@ -485,6 +462,13 @@ def flag_order(
 
 
 # --- helpers ---------------------------------------------------------------------------------
+def _close_payment_pages_after_commit(order: Order) -> None:
+    """An unpaid order that ends must not stay payable at the gateway (where it allows it)."""
+    method = payment_method_or_none(order.payment_method)
+    if method is not None and method.close_attempts_after_commit is not None:
+        transaction.on_commit(partial(method.close_attempts_after_commit, order.pk))
+
+
 def _save_and_log(
     order: Order,
     *,

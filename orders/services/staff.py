@@ -7,7 +7,12 @@ in that transaction too). Permissions are checked by the callers with
 ``orders.permissions.require_staff_permission``.
 
 Refunds go through ``payments.services.issue_refund`` (the gateway, or a manual record for
-bank transfer and cash on delivery); there is no second refund path here.
+bank transfer and cash on delivery); there is no second refund path here. Which states allow a
+refund is ``orders.services.refund_refusal``, checked by that service under the order lock
+before the gateway is called; ``can_refund`` asks the same rule to draw the button.
+
+``reason`` is internal (the order's timeline, staff only); ``customer_message`` is what the
+customer's email or SMS says, and is empty unless staff write one.
 """
 
 from collections.abc import Callable, Mapping
@@ -32,8 +37,16 @@ from orders.payment_methods import BANK_TRANSFER
 from orders.permissions import REFUND, StaffPermissionDenied
 from orders.services import lifecycle
 from orders.services._base import lock_order, refuse
+from orders.services.refunds import refund_refusal
+from orders.services.refunds import refundable_balance as order_refundable
 from orders.states import UNPAID_STATES, ActorType, OrderState, PaymentStatus
-from payments.services import issue_refund, refundable_amount
+from payments.services import (
+    IssuedRefund,
+    issue_refund,
+    record_unapplied_payment,
+    request_refund,
+    unapplied_payments,
+)
 
 S = OrderState
 STAFF = ActorType.STAFF
@@ -60,7 +73,10 @@ CANCELLABLE_BY_STAFF = (*UNPAID_STATES, S.PAID, S.PROCESSING, S.READY_FOR_SHIPME
 
 
 def status_targets(order: Order) -> list[str]:
-    """The fulfilment states ``update_order_status`` can move this order to now."""
+    """The fulfilment states ``update_order_status`` can move this order to now (processing
+    for a cash-on-delivery order waiting to be accepted: accepting it)."""
+    if order.is_cash_on_delivery and can_proceed(order.accept_cash_on_delivery):
+        return [S.PROCESSING]
     return [
         target
         for target, (method, _) in _STATUS_STEPS.items()
@@ -78,13 +94,23 @@ def update_order_status(
     carrier: str | None = None,
 ) -> Order:
     """Move the order one fulfilment step (processing … archived). ``shipped`` needs a
-    tracking number and a carrier. A step the state machine refuses raises
-    ``invalid_transition`` and changes nothing."""
+    tracking number and a carrier; ``processing`` accepts a cash-on-delivery order. A step
+    the order cannot take raises ``invalid_transition`` (its ``allowed`` lists the steps this
+    call can take now) and changes nothing."""
     if to_state not in _STATUS_STEPS:
         raise StatusChangeNotSupported(
             details={"to_state": to_state, "supported": list(_STATUS_STEPS)}
         )
-    _, service = _STATUS_STEPS[to_state]
+    order = Order.objects.filter(pk=order_id).first()
+    if order is None:
+        raise NotFound("Order not found.", details={"order_id": order_id})
+    if to_state == S.PROCESSING and order.is_cash_on_delivery and order.state == S.PENDING_PAYMENT:
+        return accept_cod_order(order_id=order_id, actor=actor, reason=reason)
+    method_name, service = _STATUS_STEPS[to_state]
+    if not can_proceed(getattr(order, method_name)):
+        error = refuse(order, to_state)
+        error.details["allowed"] = status_targets(order)
+        raise error
     if to_state == S.SHIPPED:
         tracking_number, carrier = (tracking_number or "").strip(), (carrier or "").strip()
         if not tracking_number or not carrier:
@@ -102,7 +128,15 @@ def update_order_status(
     return order
 
 
-def cancel_order(*, order_id: int, actor: Any, reason: str, allow_refund: bool) -> Order:
+def cancel_order(
+    *,
+    order_id: int,
+    actor: Any,
+    reason: str,
+    allow_refund: bool,
+    customer_message: str = "",
+    idempotency_key: str | None = None,
+) -> Order:
     """Cancel before shipment. Unpaid: the stock locks are released. Paid: the stock is put
     back and everything paid is refunded through the payments service (``allow_refund``
     says whether the actor may refund; without it a paid order is refused with
@@ -128,17 +162,30 @@ def cancel_order(*, order_id: int, actor: Any, reason: str, allow_refund: bool) 
                 details={"permission": REFUND},
             )
         order = lifecycle.cancel_order(
-            order_id=order_id, actor_type=STAFF, actor=actor, reason=reason
+            order_id=order_id,
+            actor_type=STAFF,
+            actor=actor,
+            reason=reason,
+            payload={
+                key: value
+                for key, value in (
+                    ("customer_message", customer_message),
+                    ("refund_amount", str(refundable) if refundable > 0 else ""),
+                )
+                if value
+            },
         )
     if refundable > 0:
         try:
-            order = issue_refund(
+            issue_refund(
                 order_id=order_id,
                 amount=refundable,
                 lines=None,
                 restock=False,  # the cancellation already put every unit back
                 reason=reason,
                 actor=actor,
+                idempotency_key=idempotency_key,
+                customer_message=customer_message,
             )
         except DomainError as error:
             lifecycle.flag_order(
@@ -153,7 +200,13 @@ def cancel_order(*, order_id: int, actor: Any, reason: str, allow_refund: bool) 
     return order
 
 
-def refund(
+def refund(**request: Any) -> Order:
+    """As ``issue_refund_request``; answers the order as it is now."""
+    issued = issue_refund_request(**request)
+    return Order.objects.get(pk=issued.refund.payment.order_id)
+
+
+def issue_refund_request(
     *,
     order_id: int,
     amount: Decimal | None,
@@ -162,19 +215,21 @@ def refund(
     reason: str,
     actor: Any,
     idempotency_key: str | None = None,
-) -> Order:
+    fingerprint: str = "",
+    customer_message: str = "",
+    payment_reference: str | None = None,
+) -> IssuedRefund:
     """Refund an amount, or order lines ({product id: units}, worth their price unless an
-    amount is given); ``restock`` puts the lines' units back. Never more than paid minus
-    refunded: the payments service checks under the order's lock. ``idempotency_key`` makes a
-    repeated submission (a double-clicked form) return the first refund."""
+    amount is given); ``restock`` puts the lines' units back (with no lines, a refund of
+    everything left restocks every unit still off the shelf). Never more than paid minus
+    refunded minus pending: the payments service checks under the order's lock.
+    ``idempotency_key`` makes a repeated submission return the first refund (the staff API
+    and the admin form always send one); ``fingerprint`` identifies the request's body, so a
+    key reused for another request is refused."""
     reason = _required(reason)
-    if restock and not lines:
-        raise RefundInvalid(
-            "Choose the lines (and units) to put back on stock.", details={"restock": True}
-        )
-    if amount is None and not lines:
+    if amount is None and not lines and not payment_reference:
         raise RefundInvalid("Give an amount or lines to refund.")
-    issue_refund(
+    return request_refund(
         order_id=order_id,
         amount=amount,
         lines={int(p): int(q) for p, q in lines.items()} if lines else None,
@@ -182,8 +237,10 @@ def refund(
         reason=reason,
         actor=actor,
         idempotency_key=idempotency_key,
+        fingerprint=fingerprint,
+        customer_message=customer_message,
+        payment_reference=payment_reference,
     )
-    return Order.objects.get(pk=order_id)
 
 
 def confirm_bank_transfer(
@@ -201,6 +258,18 @@ def confirm_bank_transfer(
         order = lock_order(order_id)
         if order.payment_method != BANK_TRANSFER:
             raise WrongPaymentMethod(details={"payment_method": order.payment_method})
+        if order.state == S.CANCELLED:
+            # A late transfer for an expired or cancelled order: kept as money without an
+            # order to pay for, which staff refund.
+            record_unapplied_payment(
+                order_id=order_id,
+                gateway=BANK_TRANSFER,
+                amount=Decimal(amount),
+                reference=reference,
+                actor=actor,
+                reason=reason,
+            )
+            return Order.objects.get(pk=order_id)
         if order.state not in UNPAID_STATES:
             raise refuse(order, S.PAID)
         if Decimal(amount) != order.total:
@@ -262,15 +331,20 @@ def cancel_needs_refund(order: Order) -> bool:
 
 
 def can_refund(order: Order) -> bool:
-    """Money is left to refund and the state machine lets the order be refunded now
-    (a cancelled order only records it; a shipped one must be delivered first)."""
-    if _refundable(order) <= 0:
-        return False
-    return order.state == S.CANCELLED or can_proceed(order.refund_partially)
+    """A refund may start now: of the order's own money (``refund_refusal`` allows it and some
+    is left), or of money without an order to pay for."""
+    if refund_refusal(order) is None and _refundable(order) > 0:
+        return True
+    return bool(unapplied_payments(order))
+
+
+def unapplied_money(order: Order) -> list[tuple[Any, Decimal]]:
+    """The order's payments that did not pay for it, with what is left to refund of each."""
+    return unapplied_payments(order)
 
 
 def refundable_balance(order: Order) -> Decimal:
-    """What can still be refunded: everything paid minus what was refunded."""
+    """What can still be refunded of the order's money: paid - refunded - pending refunds."""
     return _refundable(order)
 
 
@@ -283,9 +357,7 @@ def _required(reason: str) -> str:
 
 
 def _refundable(order: Order) -> Decimal:
-    if order.payment_status not in (PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED):
-        return Decimal("0.00")
-    return refundable_amount(order)  # paid - refunded - refunds pending at the gateway
+    return order_refundable(order)  # paid - refunded - refunds pending at the gateway
 
 
 def _require_cod(order_id: int) -> None:

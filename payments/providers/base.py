@@ -14,7 +14,11 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from payments.providers.errors import GatewayBadResponse, InvalidWebhookPayload
+from payments.providers.errors import (
+    GatewayBadResponse,
+    GatewayOutcomeUnknown,
+    InvalidWebhookPayload,
+)
 
 VerifyStatus = Literal["succeeded", "failed", "pending", "abandoned", "reversed"]
 RefundStatus = Literal["pending", "succeeded", "failed", "manual"]
@@ -80,6 +84,18 @@ class RefundResult:
     gateway_refund_id: str | None
     gateway_status: str
     raw: Any = None
+
+
+@dataclass(frozen=True)
+class GatewayRefund:
+    """One refund as the gateway lists it (reconciliation of refunds whose answer was lost)."""
+
+    gateway_refund_id: str
+    status: RefundStatus  # pending, succeeded or failed
+    amount: Decimal
+    currency: str | None  # None: the payment's own (the gateway does not repeat it)
+    created_at: datetime | None
+    gateway_status: str
 
 
 @dataclass(frozen=True)
@@ -153,6 +169,22 @@ class PaymentProvider(Protocol):
         """
         ...
 
+    def list_refunds(
+        self,
+        reference: str,
+        *,
+        gateway_ids: Mapping[str, str] | None = None,
+        since: datetime | None = None,
+    ) -> list[GatewayRefund]:
+        """Every refund the gateway holds for the payment ``reference`` (made since ``since``,
+        where the gateway can only list by date): how a refund whose answer was lost is found."""
+        ...
+
+    def expire_session(self, reference: str, *, gateway_ids: Mapping[str, str]) -> bool:
+        """Close the payment's hosted page so it can no longer be paid; False where the gateway
+        offers no way to (the attempt then stays open until the gateway lets it lapse)."""
+        ...
+
     def parse_webhook(self, headers: Mapping[str, str], raw_body: bytes) -> list[GatewayEvent]: ...
 
 
@@ -189,14 +221,18 @@ _MALFORMED = (KeyError, IndexError, TypeError, ValueError, AttributeError, Arith
 
 
 @contextmanager
-def reading_gateway_answer(gateway: str, what: str) -> Iterator[None]:
-    """Turn a missing field or wrong type in a gateway's answer into GatewayBadResponse."""
+def reading_gateway_answer(gateway: str, what: str, *, accepted: bool = False) -> Iterator[None]:
+    """Turn a missing field or wrong type in a gateway's answer into GatewayBadResponse, or,
+    with ``accepted`` (the 2xx answer to a request that moves money), GatewayOutcomeUnknown:
+    the gateway took the request, and what it did is not known from this answer."""
     try:
         yield
     except _MALFORMED as exc:
+        details = {"gateway": gateway, "call": what}
+        if accepted:
+            raise GatewayOutcomeUnknown(details=details) from exc
         raise GatewayBadResponse(
-            f"The {gateway} answer to {what} is missing or has malformed fields.",
-            details={"gateway": gateway, "call": what},
+            f"The {gateway} answer to {what} is missing or has malformed fields.", details=details
         ) from exc
 
 

@@ -23,6 +23,7 @@ from django.core.exceptions import ImproperlyConfigured
 from payments.providers.base import (
     CreatePaymentRequest,
     GatewayEvent,
+    GatewayRefund,
     PaymentSession,
     RefundResult,
     VerifyResult,
@@ -184,6 +185,18 @@ class DummyProvider:
             gateway_status="succeeded",
             raw=state,
         )
+
+    def list_refunds(
+        self,
+        reference: str,
+        *,
+        gateway_ids: Mapping[str, str] | None = None,
+        since: datetime | None = None,
+    ) -> list[GatewayRefund]:
+        return []  # its refunds are settled in the answer: none is ever left pending
+
+    def expire_session(self, reference: str, *, gateway_ids: Mapping[str, str]) -> bool:
+        return False
 
     def parse_webhook(self, headers: Mapping[str, str], raw_body: bytes) -> list[GatewayEvent]:
         if not signatures_match(sign(raw_body, self._secret), header(headers, SIGNATURE_HEADER)):

@@ -23,6 +23,15 @@ class GatewayUnavailable(PaymentError):
     message = "The payment gateway is not answering. Please try again shortly."
 
 
+class GatewayOutcomeUnknown(GatewayUnavailable):
+    """A request that changes money was sent, and its answer was lost: a read timeout, a reset
+    connection, a 5xx or an unreadable 2xx. The gateway may or may not have acted, so this is
+    never a failure: the caller keeps the operation pending and settles it by asking later."""
+
+    code = "payment_gateway_outcome_unknown"
+    message = "The payment gateway did not confirm the request; it may have been carried out."
+
+
 class GatewayBadResponse(PaymentError):
     """The gateway answered, but not in a shape we understand (malformed JSON, missing fields)."""
 

@@ -9,7 +9,7 @@ marked untrusted: the caller confirms them with ``verify()`` before acting on th
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
@@ -19,6 +19,7 @@ from payments.providers.base import (
     DisputeInfo,
     DisputeStatus,
     GatewayEvent,
+    GatewayRefund,
     PaymentSession,
     RefundResult,
     VerifyResult,
@@ -32,6 +33,7 @@ from payments.providers.base import (
 )
 from payments.providers.errors import (
     GatewayBadResponse,
+    GatewayOutcomeUnknown,
     GatewayRequestRejected,
     InvalidSignature,
     InvalidWebhookPayload,
@@ -63,6 +65,7 @@ _CHARGEBACK_DISPUTE_STATUSES: dict[str, DisputeStatus] = {
     "lost": "lost",
 }
 MAX_CHARGEBACK_PAGES = 50  # per status: 1,000 chargebacks at the documented page size of 20
+MAX_REFUND_PAGES = 50
 _REFUND_STATUSES = {
     "completed": "succeeded",
     "successful": "succeeded",
@@ -181,9 +184,11 @@ class FlutterwaveProvider:
             if amount is None:
                 amount, currency = verified.amount, verified.currency
         payload["amount"] = quantize_major(amount, require_currency(currency))  # type: ignore[arg-type]
-        response = self._client.post_json(f"/v3/transactions/{transaction_id}/refund", payload)
-        data = self._data(response, "refund")
-        with reading_gateway_answer(GATEWAY, "refund"):
+        response = self._client.post_json(
+            f"/v3/transactions/{transaction_id}/refund", payload, moves_money=True
+        )
+        data = self._data(response, "refund", moves_money=True)
+        with reading_gateway_answer(GATEWAY, "refund", accepted=True):
             gateway_status = str(data["status"])
             refund_currency = require_currency(currency)
             return RefundResult(
@@ -195,6 +200,35 @@ class FlutterwaveProvider:
                 gateway_status=gateway_status,
                 raw=response.body,
             )
+
+    def list_refunds(
+        self,
+        reference: str,
+        *,
+        gateway_ids: Mapping[str, str] | None = None,
+        since: datetime | None = None,
+    ) -> list[GatewayRefund]:
+        """``GET /v3/refunds`` lists the account's refunds by date only: the pages from the day
+        before ``since`` on, kept where ``tx_id`` is this payment's transaction (a verify, a
+        safe GET, gives its id when we do not have it)."""
+        transaction_id = (gateway_ids or {}).get("transaction_id") or self.verify(
+            reference
+        ).gateway_ids["transaction_id"]
+        base = {"from": (since - timedelta(days=1)).date().isoformat()} if since else {}
+        refunds: list[GatewayRefund] = []
+        for page in range(1, MAX_REFUND_PAGES + 1):
+            response = self._client.get("/v3/refunds", params={**base, "page": str(page)})
+            items, total_pages = self._listing_page(response, "list refunds")
+            with reading_gateway_answer(GATEWAY, "list refunds"):
+                refunds.extend(
+                    _gateway_refund(item) for item in items if str(item["tx_id"]) == transaction_id
+                )
+            if page >= total_pages:
+                break
+        return refunds
+
+    def expire_session(self, reference: str, *, gateway_ids: Mapping[str, str]) -> bool:
+        return False  # v3 has no call that closes a hosted payment link
 
     def list_chargebacks(self, since: datetime | None = None) -> list[GatewayEvent]:
         """Chargebacks created since ``since`` (whole days), one dispute event per chargeback.
@@ -212,7 +246,7 @@ class FlutterwaveProvider:
                 response = self._client.get(
                     "/v3/chargebacks", params={**base, "status": status, "page": str(page)}
                 )
-                items, total_pages = self._chargeback_page(response)
+                items, total_pages = self._listing_page(response, "list chargebacks")
                 with reading_gateway_answer(GATEWAY, "list chargebacks"):
                     for item in items:
                         event = chargeback_event(item)
@@ -222,8 +256,9 @@ class FlutterwaveProvider:
                 page += 1
         return sorted(events.values(), key=lambda e: e.event_key)
 
-    def _chargeback_page(self, response: GatewayResponse) -> tuple[list[dict[str, Any]], int]:
-        call = "list chargebacks"
+    def _listing_page(
+        self, response: GatewayResponse, call: str
+    ) -> tuple[list[dict[str, Any]], int]:
         body = self._envelope(response, call)
         items = body.get("data")
         if items is None:
@@ -235,9 +270,13 @@ class FlutterwaveProvider:
             total_pages = int(page_info.get("total_pages") or 1)
         return items, total_pages
 
-    def _envelope(self, response: GatewayResponse, call: str) -> dict[str, Any]:
+    def _envelope(
+        self, response: GatewayResponse, call: str, *, moves_money: bool = False
+    ) -> dict[str, Any]:
         body = response.body
         if not isinstance(body, dict):
+            if moves_money and response.status_code < 300:
+                raise GatewayOutcomeUnknown(details={"gateway": GATEWAY, "call": call})
             raise GatewayBadResponse(details={"gateway": GATEWAY, "call": call})
         if response.status_code >= 400 or body.get("status") != "success":
             raise GatewayRequestRejected(
@@ -246,10 +285,14 @@ class FlutterwaveProvider:
             )
         return body
 
-    def _data(self, response: GatewayResponse, call: str) -> dict[str, Any]:
-        body = self._envelope(response, call)
+    def _data(
+        self, response: GatewayResponse, call: str, *, moves_money: bool = False
+    ) -> dict[str, Any]:
+        body = self._envelope(response, call, moves_money=moves_money)
         data = body.get("data")
         if not isinstance(data, dict):
+            if moves_money:  # the envelope said success
+                raise GatewayOutcomeUnknown(details={"gateway": GATEWAY, "call": call})
             raise GatewayBadResponse(details={"gateway": GATEWAY, "call": call})
         return data
 
@@ -286,6 +329,20 @@ class FlutterwaveProvider:
                     raw=body,
                 )
             ]
+
+
+def _gateway_refund(item: dict[str, Any]) -> GatewayRefund:
+    currency = str(item["currency"]).upper() if item.get("currency") else None
+    gateway_status = str(item["status"])
+    amount = item["amount_refunded"]
+    return GatewayRefund(
+        gateway_refund_id=str(item["id"]),
+        status=_REFUND_STATUSES.get(gateway_status, "pending"),  # type: ignore[arg-type]
+        amount=_major(amount, currency) if currency else Decimal(str(amount)),
+        currency=currency,
+        created_at=parse_timestamp(item.get("created_at")),
+        gateway_status=gateway_status,
+    )
 
 
 def _not_found(response: GatewayResponse) -> bool:

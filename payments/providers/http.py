@@ -4,6 +4,11 @@ Retries only happen for calls that are safe to repeat: reads (GET) and POSTs car
 idempotency key the gateway honours (Stripe). A POST without one (Paystack initialize and
 refund, Flutterwave payments and refund) is sent exactly once: if the answer is lost we do not
 know whether the gateway acted, and the caller settles that by verifying later.
+
+A POST that moves money (``moves_money``: refunds) and fails after it may have reached the
+gateway (read timeout, reset connection, 5xx, an unreadable 2xx) raises
+``GatewayOutcomeUnknown``, never a plain failure; only one that surely never left (no
+connection made) or was surely refused (429, a 4xx answer) is a failure.
 """
 
 from __future__ import annotations
@@ -18,8 +23,14 @@ from decimal import Decimal
 from typing import Any
 
 import requests
+from requests.exceptions import InvalidURL
+from urllib3.exceptions import NewConnectionError
 
-from payments.providers.errors import GatewayBadResponse, GatewayUnavailable
+from payments.providers.errors import (
+    GatewayBadResponse,
+    GatewayOutcomeUnknown,
+    GatewayUnavailable,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +44,19 @@ backoff_sleep: Callable[[float], None] = _real_sleep
 
 # 409 is Stripe's "a request with this idempotency key is still running": safe to repeat.
 RETRYABLE_STATUSES = frozenset({409, 429, 500, 502, 503, 504})
+# Answers that say the request was not carried out: a POST refused with one is a plain failure.
+NOT_PROCESSED_STATUSES = frozenset({429})
+
+
+def may_have_reached_gateway(exc: requests.RequestException) -> bool:
+    """False only when the request surely never left: no connection was made."""
+    if isinstance(exc, requests.ConnectTimeout | requests.URLRequired | InvalidURL):
+        return False
+    if isinstance(exc, requests.ConnectionError):
+        reason = exc.args[0] if exc.args else None
+        reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps the cause
+        return not isinstance(reason, NewConnectionError)
+    return True
 
 
 @dataclass(frozen=True)
@@ -163,24 +187,35 @@ class GatewayHttpClient:
     def get(self, path: str, *, params: Mapping[str, Any] | None = None) -> GatewayResponse:
         return self._send("GET", path, params=params, retry=True)
 
-    def post_json(self, path: str, payload: Any) -> GatewayResponse:
+    def post_json(self, path: str, payload: Any, *, moves_money: bool = False) -> GatewayResponse:
         return self._send(
             "POST",
             path,
             data=encode_json(payload),
             headers={"Content-Type": "application/json"},
             retry=False,
+            moves_money=moves_money,
         )
 
     def post_form(
-        self, path: str, form: list[tuple[str, str]], *, idempotency_key: str | None
+        self,
+        path: str,
+        form: list[tuple[str, str]],
+        *,
+        idempotency_key: str | None,
+        moves_money: bool = False,
     ) -> GatewayResponse:
         """Form POST; with an idempotency key it is repeated on transient failures."""
         headers = {"Content-Type": "application/x-www-form-urlencoded"}
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
         return self._send(
-            "POST", path, data=form, headers=headers, retry=idempotency_key is not None
+            "POST",
+            path,
+            data=form,
+            headers=headers,
+            retry=idempotency_key is not None,
+            moves_money=moves_money,
         )
 
     def _send(
@@ -192,6 +227,7 @@ class GatewayHttpClient:
         params: Mapping[str, Any] | None = None,
         data: Any = None,
         headers: Mapping[str, str] | None = None,
+        moves_money: bool = False,
     ) -> GatewayResponse:
         url = f"{self.base_url}{path}"
         attempts = 1 + (max(self.config.max_retries, 0) if retry else 0)
@@ -218,12 +254,13 @@ class GatewayHttpClient:
                     type(exc).__name__,
                 )
                 if last_attempt:
-                    raise GatewayUnavailable(
-                        details={"gateway": self.gateway, "reason": type(exc).__name__}
-                    ) from exc
+                    details = {"gateway": self.gateway, "reason": type(exc).__name__}
+                    if moves_money and may_have_reached_gateway(exc):
+                        raise GatewayOutcomeUnknown(details=details) from exc
+                    raise GatewayUnavailable(details=details) from exc
             else:
                 if response.status_code not in RETRYABLE_STATUSES:
-                    return self._parse(response, method, path)
+                    return self._parse(response, method, path, moves_money=moves_money)
                 logger.warning(
                     "%s %s %s answered %d (attempt %d/%d)",
                     self.gateway,
@@ -234,13 +271,16 @@ class GatewayHttpClient:
                     attempts,
                 )
                 if last_attempt:
-                    raise GatewayUnavailable(
-                        details={"gateway": self.gateway, "status": response.status_code}
-                    )
+                    details = {"gateway": self.gateway, "status": response.status_code}
+                    if moves_money and response.status_code not in NOT_PROCESSED_STATUSES:
+                        raise GatewayOutcomeUnknown(details=details)
+                    raise GatewayUnavailable(details=details)
             (self._sleep or backoff_sleep)(backoff_delay(attempt, self.config))
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _parse(self, response: requests.Response, method: str, path: str) -> GatewayResponse:
+    def _parse(
+        self, response: requests.Response, method: str, path: str, *, moves_money: bool
+    ) -> GatewayResponse:
         try:
             body = decode_json(response.content)
         except ValueError as exc:
@@ -251,7 +291,8 @@ class GatewayHttpClient:
                 path,
                 response.status_code,
             )
-            raise GatewayBadResponse(
-                details={"gateway": self.gateway, "status": response.status_code}
-            ) from exc
+            details = {"gateway": self.gateway, "status": response.status_code}
+            if moves_money and response.status_code < 300:
+                raise GatewayOutcomeUnknown(details=details) from exc  # accepted, unreadable
+            raise GatewayBadResponse(details=details) from exc
         return GatewayResponse(response.status_code, body, response.headers)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from decimal import Decimal
 
-from payments.providers.base import GatewayEvent, RefundResult, VerifyResult
+from payments.providers.base import GatewayEvent, GatewayRefund, RefundResult, VerifyResult
 from payments.providers.errors import InvalidSignature
 
 
@@ -47,6 +48,18 @@ class OfflineProvider:
             gateway_refund_id=None,
             gateway_status="manual",
         )
+
+    def list_refunds(
+        self,
+        reference: str,
+        *,
+        gateway_ids: Mapping[str, str] | None = None,
+        since: datetime | None = None,
+    ) -> list[GatewayRefund]:
+        return []  # refunds are paid by hand and recorded at once
+
+    def expire_session(self, reference: str, *, gateway_ids: Mapping[str, str]) -> bool:
+        return False
 
     def parse_webhook(self, headers: Mapping[str, str], raw_body: bytes) -> list[GatewayEvent]:
         raise InvalidSignature(f"{self.name} receives no webhooks.", details={"gateway": self.name})

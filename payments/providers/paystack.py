@@ -1,6 +1,6 @@
 """Paystack: hosted checkout via /transaction/initialize, verify, refunds, signed webhooks.
 
-Protocol notes with sources: /work/shared/GATEWAYS.md section 1 (copied in docs/payments.md).
+Protocol notes with sources: docs/payments.md.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import re
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
@@ -17,6 +18,7 @@ from payments.providers.base import (
     CreatePaymentRequest,
     DisputeInfo,
     GatewayEvent,
+    GatewayRefund,
     PaymentSession,
     RefundInfo,
     RefundResult,
@@ -31,6 +33,7 @@ from payments.providers.base import (
 )
 from payments.providers.errors import (
     GatewayBadResponse,
+    GatewayOutcomeUnknown,
     GatewayRequestRejected,
     InvalidSignature,
     InvalidWebhookPayload,
@@ -164,9 +167,9 @@ class PaystackProvider:
         payload: dict[str, Any] = {"transaction": reference, "merchant_note": reason}
         if amount is not None:
             payload["amount"] = to_subunits(amount, require_currency(currency))
-        response = self._client.post_json("/refund", payload)
-        data = self._data(response, "refund")
-        with reading_gateway_answer(GATEWAY, "refund"):
+        response = self._client.post_json("/refund", payload, moves_money=True)
+        data = self._data(response, "refund", moves_money=True)
+        with reading_gateway_answer(GATEWAY, "refund", accepted=True):
             currency = str(data["currency"]).upper()
             gateway_status = str(data["status"])
             return RefundResult(
@@ -179,9 +182,43 @@ class PaystackProvider:
                 raw=response.body,
             )
 
-    def _data(self, response: GatewayResponse, call: str) -> dict[str, Any]:
+    def list_refunds(
+        self,
+        reference: str,
+        *,
+        gateway_ids: Mapping[str, str] | None = None,
+        since: datetime | None = None,
+    ) -> list[GatewayRefund]:
+        """``GET /refund?transaction=<id>``: the refunds of one transaction (its id when known,
+        else our reference, which Paystack accepts wherever it takes a transaction)."""
+        transaction = (gateway_ids or {}).get("transaction_id") or reference
+        response = self._client.get("/refund", params={"transaction": transaction})
+        items = self._payload(response, "list refunds", moves_money=False)
+        with reading_gateway_answer(GATEWAY, "list refunds"):
+            if not isinstance(items, list):
+                raise TypeError("data is not a list")
+            return [_gateway_refund(item) for item in items if _of_transaction(item, transaction)]
+
+    def expire_session(self, reference: str, *, gateway_ids: Mapping[str, str]) -> bool:
+        return False  # Paystack has no call that closes an initialised transaction
+
+    def _data(
+        self, response: GatewayResponse, call: str, *, moves_money: bool = False
+    ) -> dict[str, Any]:
+        """The answer's ``data`` object. With ``moves_money``, an accepted (2xx) answer we
+        cannot read raises GatewayOutcomeUnknown: the gateway may have acted on it."""
+        data = self._payload(response, call, moves_money=moves_money)
+        if not isinstance(data, dict):
+            if moves_money:
+                raise GatewayOutcomeUnknown(details={"gateway": GATEWAY, "call": call})
+            raise GatewayBadResponse(details={"gateway": GATEWAY, "call": call})
+        return data
+
+    def _payload(self, response: GatewayResponse, call: str, *, moves_money: bool) -> Any:
         body = response.body
         if not isinstance(body, dict):
+            if moves_money and response.status_code < 300:
+                raise GatewayOutcomeUnknown(details={"gateway": GATEWAY, "call": call})
             raise GatewayBadResponse(details={"gateway": GATEWAY, "call": call})
         if response.status_code >= 400 or body.get("status") is not True:
             raise GatewayRequestRejected(
@@ -193,10 +230,7 @@ class PaystackProvider:
                     "gateway_code": body.get("code"),
                 },
             )
-        data = body.get("data")
-        if not isinstance(data, dict):
-            raise GatewayBadResponse(details={"gateway": GATEWAY, "call": call})
-        return data
+        return body.get("data")
 
     # --- Webhooks -------------------------------------------------------------------------
 
@@ -214,6 +248,30 @@ class PaystackProvider:
             raise InvalidWebhookPayload(details={"gateway": GATEWAY}) from exc
         with reading_webhook(GATEWAY):
             return [_normalise(event_type, data, body)]
+
+
+def _of_transaction(item: Any, transaction: str) -> bool:
+    """Whether a listed refund is of ``transaction`` (an id, or our reference). The gateway
+    filtered the list already; this only drops an item that names another transaction."""
+    owner = item.get("transaction") if isinstance(item, dict) else None
+    if isinstance(owner, dict):
+        return transaction in (str(owner.get("id")), str(owner.get("reference")))
+    if owner is None or not transaction.isdigit():
+        return True  # nothing to compare with: trust the gateway's filter
+    return str(owner) == transaction
+
+
+def _gateway_refund(item: dict[str, Any]) -> GatewayRefund:
+    currency = str(item["currency"]).upper()
+    gateway_status = str(item["status"])
+    return GatewayRefund(
+        gateway_refund_id=str(item["id"]),
+        status=_REFUND_STATUSES.get(gateway_status, "pending"),  # type: ignore[arg-type]
+        amount=from_subunits(item["amount"], currency),
+        currency=currency,
+        created_at=parse_timestamp(item.get("createdAt") or item.get("created_at")),
+        gateway_status=gateway_status,
+    )
 
 
 def _not_found(body: Any) -> bool:

@@ -9,6 +9,7 @@ used where it is the reference: webhook signature verification.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -18,6 +19,7 @@ from payments.providers.base import (
     CreatePaymentRequest,
     DisputeInfo,
     GatewayEvent,
+    GatewayRefund,
     PaymentSession,
     RefundInfo,
     RefundResult,
@@ -31,6 +33,7 @@ from payments.providers.base import (
 )
 from payments.providers.errors import (
     GatewayBadResponse,
+    GatewayOutcomeUnknown,
     GatewayRequestRejected,
     InvalidSignature,
     InvalidWebhookPayload,
@@ -202,16 +205,7 @@ class StripeProvider:
         gateway_ids: Mapping[str, str] | None = None,
         idempotency_key: str | None = None,
     ) -> RefundResult:
-        intent_id = (gateway_ids or {}).get("payment_intent_id")
-        if not intent_id:
-            # Paid without the intent's id on record (e.g. learnt from an event that did not
-            # carry it): the checkout session knows it. No session either: PaymentNotFound.
-            known = self.verify(reference, gateway_ids=gateway_ids).gateway_ids
-            intent_id = known.get("payment_intent_id")
-            if not intent_id:
-                raise PaymentNotFound(
-                    details={"gateway": GATEWAY, "reference": reference, "payment_intent_id": None}
-                )
+        intent_id = self._intent_id(reference, gateway_ids)
         params: dict[str, Any] = {
             "payment_intent": intent_id,
             "metadata": {"reference": reference, "reason": reason[:500]},
@@ -224,24 +218,76 @@ class StripeProvider:
             "/v1/refunds",
             form_fields(params),
             idempotency_key=f"refund-{idempotency_key}" if idempotency_key else None,
+            moves_money=True,
         )
-        refund = self._object(response, "create refund")
-        with reading_gateway_answer(GATEWAY, "create refund"):
-            refund_currency = str(refund["currency"]).upper()
-            gateway_status = str(refund["status"])
+        refund = self._object(response, "create refund", moves_money=True)
+        with reading_gateway_answer(GATEWAY, "create refund", accepted=True):
+            listed = _gateway_refund(refund)
             return RefundResult(
                 reference=reference,
-                status=_REFUND_STATUSES.get(gateway_status, "pending"),  # type: ignore[arg-type]
-                amount=from_subunits(refund["amount"], refund_currency),
-                currency=refund_currency,
-                gateway_refund_id=str(refund["id"]),
-                gateway_status=gateway_status,
+                status=listed.status,
+                amount=listed.amount,
+                currency=listed.currency,
+                gateway_refund_id=listed.gateway_refund_id,
+                gateway_status=listed.gateway_status,
                 raw=response.body,
             )
 
-    def _object(self, response: GatewayResponse, call: str) -> dict[str, Any]:
+    def list_refunds(
+        self,
+        reference: str,
+        *,
+        gateway_ids: Mapping[str, str] | None = None,
+        since: datetime | None = None,
+    ) -> list[GatewayRefund]:
+        """``GET /v1/refunds?payment_intent=…``: the payment intent's refunds (one page of 100,
+        far more than one payment is ever refunded in)."""
+        intent_id = self._intent_id(reference, gateway_ids)
+        response = self._client.get(
+            "/v1/refunds", params={"payment_intent": intent_id, "limit": "100"}
+        )
+        listing = self._object(response, "list refunds")
+        with reading_gateway_answer(GATEWAY, "list refunds"):
+            return [_gateway_refund(item) for item in listing["data"]]
+
+    def expire_session(self, reference: str, *, gateway_ids: Mapping[str, str]) -> bool:
+        """``POST /v1/checkout/sessions/{id}/expire``: the page can no longer be paid. A session
+        that is no longer open (paid, or expired already) is refused by Stripe: False."""
+        session_id = gateway_ids.get("checkout_session_id")
+        if not session_id:
+            return False
+        response = self._client.post_form(
+            f"/v1/checkout/sessions/{session_id}/expire",
+            [],
+            idempotency_key=f"expire-session-{reference}",
+        )
+        if response.status_code >= 400:
+            return False
+        session = self._object(response, "expire checkout session")
+        return session.get("status") == "expired"
+
+    def _intent_id(self, reference: str, gateway_ids: Mapping[str, str] | None) -> str:
+        intent_id = (gateway_ids or {}).get("payment_intent_id")
+        if intent_id:
+            return intent_id
+        # Paid without the intent's id on record (e.g. learnt from an event that did not carry
+        # it): the checkout session knows it. No session either: PaymentNotFound.
+        intent_id = self.verify(reference, gateway_ids=gateway_ids).gateway_ids.get(
+            "payment_intent_id"
+        )
+        if not intent_id:
+            raise PaymentNotFound(
+                details={"gateway": GATEWAY, "reference": reference, "payment_intent_id": None}
+            )
+        return intent_id
+
+    def _object(
+        self, response: GatewayResponse, call: str, *, moves_money: bool = False
+    ) -> dict[str, Any]:
         body = response.body
         if not isinstance(body, dict):
+            if moves_money and response.status_code < 300:
+                raise GatewayOutcomeUnknown(details={"gateway": GATEWAY, "call": call})
             raise GatewayBadResponse(details={"gateway": GATEWAY, "call": call})
         if response.status_code >= 400:
             error = body.get("error") if isinstance(body.get("error"), dict) else {}
@@ -281,6 +327,19 @@ class StripeProvider:
             raise InvalidWebhookPayload(details={"gateway": GATEWAY}) from exc
         with reading_webhook(GATEWAY):
             return [_normalise(event, event_type, obj)]
+
+
+def _gateway_refund(refund: dict[str, Any]) -> GatewayRefund:
+    currency = str(refund["currency"]).upper()
+    gateway_status = str(refund["status"])
+    return GatewayRefund(
+        gateway_refund_id=str(refund["id"]),
+        status=_REFUND_STATUSES.get(gateway_status, "pending"),  # type: ignore[arg-type]
+        amount=from_subunits(refund["amount"], currency),
+        currency=currency,
+        created_at=parse_timestamp(refund.get("created")),
+        gateway_status=gateway_status,
+    )
 
 
 def _id_of(value: Any) -> str:

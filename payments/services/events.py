@@ -20,7 +20,7 @@ from django.utils import timezone
 from observability.metrics import DISPUTES_OPENED, PAYMENTS, bounded_label
 from orders import services as orders
 from orders.models import Order
-from orders.services._base import lock_order
+from orders.services import lock_order
 from orders.states import DISPUTABLE_STATES, UNPAID_STATES, ActorType, OrderState
 from payments.models import (
     Dispute,
@@ -28,10 +28,12 @@ from payments.models import (
     Payment,
     PaymentStatus,
     Refund,
+    RefundOrigin,
     RefundStatus,
 )
 from payments.providers import GatewayEvent, VerifyResult
 from payments.redaction import redact
+from payments.services.refund_settlement import complete_refund, fail_refund
 from shop.platform_settings import get_setting
 
 logger = logging.getLogger(__name__)
@@ -104,13 +106,19 @@ def apply_gateway_event(*, event: GatewayEvent, payment: Payment | None = None) 
         payment = Payment.objects.select_for_update().get(pk=payment.pk)
         _remember(payment, event)
         outcome = handler(order, payment, event, after_commit)
-        payment.save()
+        payment.save(update_fields=_EVENT_FIELDS)  # amount_refunded moves by F() elsewhere
         transaction.on_commit(partial(_count_outcome, payment.gateway, outcome))
         for action in after_commit:
             # After the outermost commit: never call a gateway while holding the order lock.
             transaction.on_commit(action)
     return outcome
 
+
+# The payment fields an event handler may change.
+_EVENT_FIELDS = [
+    "gateway_ids", "raw_responses", "status", "failure_reason", "status_changed_at", "applied",
+    "updated_at",
+]  # fmt: skip
 
 # Outcomes counted on /metrics (payments_total{gateway, outcome}); others count as "other".
 PAYMENT_OUTCOMES = (
@@ -163,7 +171,8 @@ def _charge_succeeded(order: Order, payment: Payment, event: GatewayEvent, after
     payment.failure_reason = ""
     payment.status_changed_at = event.occurred_at or timezone.now()
     if order.state not in UNPAID_STATES:
-        # Money for an order that is cancelled, or already paid by another attempt.
+        # Money for an order that is cancelled, or already paid by another attempt: it stays
+        # unapplied, and staff refund it against this payment.
         orders.flag_order(
             order_id=order.pk,
             reason="payment_for_closed_order"
@@ -179,6 +188,7 @@ def _charge_succeeded(order: Order, payment: Payment, event: GatewayEvent, after
         currency=currency,
         payload={"reference": payment.reference, "gateway": payment.gateway},
     )
+    payment.applied = True
     if paid.attention_reason == OUT_OF_STOCK and paid.needs_attention:
         if get_setting("payments.auto_refund_when_out_of_stock"):
             after.append(lambda: _auto_refund(order.pk))
@@ -197,6 +207,9 @@ def _auto_refund(order_id: int) -> None:
             restock=False,
             reason="Paid after the stock ran out: automatic full refund.",
             actor=None,
+            idempotency_key=f"auto-out-of-stock:{order_id}",
+            customer_message="The items you paid for sold out before your payment arrived.",
+            origin=RefundOrigin.SYSTEM,
         )
     except Exception:  # the order stays flagged; staff refund by hand
         logger.exception("Automatic refund of order %s failed", order_id)
@@ -225,6 +238,10 @@ def _charge_failed(order: Order, payment: Payment, event: GatewayEvent, after: l
 
 
 def _refund_for(payment: Payment, event: GatewayEvent) -> Refund | None:
+    """The refund an event is about. By the gateway's refund id when the event carries one;
+    an event that names an id we do not know can only be a refund whose answer we lost (a
+    pending one with no id yet, of the same amount) or one made in the dashboard. Without an
+    id (Paystack's refund webhooks carry none), the oldest pending refund of the amount."""
     refunds = Refund.objects.select_for_update().filter(payment=payment)
     refund_id = event.refund.gateway_refund_id if event.refund else None
     if refund_id:
@@ -234,8 +251,10 @@ def _refund_for(payment: Payment, event: GatewayEvent) -> Refund | None:
     recorded = refunds.filter(idempotency_key=_gateway_refund_key(event)).first()
     if recorded is not None:  # a refund made at the gateway, already booked from this event
         return recorded
-    # Paystack's refund webhooks carry no refund id: the oldest pending refund of that amount.
-    return refunds.filter(status=RefundStatus.PENDING, amount=event.amount).order_by("pk").first()
+    pending = refunds.filter(status=RefundStatus.PENDING, amount=event.amount)
+    if refund_id:
+        pending = pending.filter(gateway_refund_id="")
+    return pending.order_by("pk").first()
 
 
 def _gateway_refund_key(event: GatewayEvent) -> str:
@@ -245,49 +264,45 @@ def _gateway_refund_key(event: GatewayEvent) -> str:
 def _refund_processed(order: Order, payment: Payment, event: GatewayEvent, after: list) -> str:
     if payment.status != PaymentStatus.SUCCEEDED:
         raise Deferred("refund before the charge's success")
-    if order.state == OrderState.DISPUTED:
+    if order.state == OrderState.DISPUTED and payment.applied:
         raise Deferred("the order is disputed: the refund is booked once the dispute resolves")
     if event.amount is None or Decimal(event.amount) <= 0:
-        # Signed, yet not a refund anyone can book (the table refuses it): staff look into it.
-        orders.flag_order(
-            order_id=order.pk,
-            reason="refund_amount_invalid",
-            actor_type=ActorType.GATEWAY,
-            payload={"reference": payment.reference, "event": event.event_key,
-                     "amount": None if event.amount is None else str(event.amount)},
-        )  # fmt: skip
-        return "refund_amount_invalid"
+        return _refund_not_bookable(order, payment, event)
     refund = _refund_for(payment, event)
     if refund is not None and refund.status == RefundStatus.PROCESSED:
         return "already_processed"
+    gateway_refund_id = (event.refund.gateway_refund_id or "") if event.refund else ""
     if refund is None:
+        if Decimal(event.amount) > payment.amount - payment.amount_refunded:
+            return _refund_not_bookable(order, payment, event)
         # Refunded from the gateway's dashboard: record it so the books add up.
         refund = Refund.objects.create(
             payment=payment,
             amount=event.amount,
             currency=event.currency or payment.currency,
             reason="Refunded at the gateway.",
+            origin=RefundOrigin.GATEWAY,
             idempotency_key=_gateway_refund_key(event),
-            gateway_refund_id=(event.refund.gateway_refund_id or "") if event.refund else "",
+            gateway_refund_id=gateway_refund_id,
         )
+    elif gateway_refund_id and not refund.gateway_refund_id:
+        refund.gateway_refund_id = gateway_refund_id  # a lost answer, now known
     complete_refund(order=order, refund=refund, payload={"event": event.event_key})
     return "refund_processed"
 
 
-def complete_refund(*, order: Order, refund: Refund, payload: dict[str, Any]) -> None:
-    """Mark a locked pending refund processed and record it on the order (with its restock)."""
-    refund.status = RefundStatus.PROCESSED
-    refund.processed_at = timezone.now()
-    refund.save()
-    orders.refund_order(
+def _refund_not_bookable(order: Order, payment: Payment, event: GatewayEvent) -> str:
+    """Signed, yet not a refund anyone can book (no amount, or more than is left of the
+    payment, which the tables refuse): staff look into it; the event is not retried."""
+    orders.flag_order(
         order_id=order.pk,
-        amount=refund.amount,
-        restock={int(k): v for k, v in refund.restock_lines.items()},
-        actor_type=ActorType.STAFF if refund.requested_by_id else ActorType.GATEWAY,
-        actor=refund.requested_by,
-        reason=refund.reason,
-        payload={"refund_id": refund.pk, **payload},
-    )
+        reason="refund_amount_invalid",
+        actor_type=ActorType.GATEWAY,
+        payload={"reference": payment.reference, "event": event.event_key,
+                 "amount": None if event.amount is None else str(event.amount),
+                 "refundable": str(payment.amount - payment.amount_refunded)},
+    )  # fmt: skip
+    return "refund_amount_invalid"
 
 
 def _refund_failed(order: Order, payment: Payment, event: GatewayEvent, after: list) -> str:
@@ -296,14 +311,8 @@ def _refund_failed(order: Order, payment: Payment, event: GatewayEvent, after: l
         return "unknown_refund"
     if refund.status != RefundStatus.PENDING:
         return f"already_{refund.status}"
-    refund.status = RefundStatus.FAILED
-    refund.failure_reason = (event.failure_reason or "refund failed at the gateway")[:300]
-    refund.save()
-    orders.flag_order(
-        order_id=order.pk,
-        reason="refund_failed",
-        actor_type=ActorType.GATEWAY,
-        payload={"refund_id": refund.pk, "amount": str(refund.amount)},
+    fail_refund(
+        order=order, refund=refund, failure=event.failure_reason or "refund failed at the gateway"
     )
     return "refund_failed"
 

@@ -1,4 +1,11 @@
-"""Opening a payment attempt at a gateway: a short transaction, then the call, then the store."""
+"""Opening a payment attempt at a gateway: a short transaction, then the call, then the store.
+
+A customer who presses "pay" again within ``payments.reuse_open_attempt_minutes`` gets the
+attempt already open (same page, no new gateway session). A new attempt, and a cancelled or
+expired order, close the older open sessions where the gateway allows it (Stripe), so a page
+left open cannot take money for an order that no longer wants it; where it cannot (Paystack,
+Flutterwave), money that still arrives is kept as unapplied and refunded by staff.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +22,7 @@ from django.utils import timezone
 from config.errors import DomainError
 from inventory import services as inventory
 from orders.models import Order
-from orders.services._base import lock_order
+from orders.services import lock_order
 from orders.states import OrderState
 from payments.errors import OrderNotPayable, PaymentStartFailed
 from payments.models import Payment, PaymentStatus
@@ -53,12 +60,24 @@ def require_online_payment_method(order: Order) -> None:
         )
 
 
-def _open_attempt(order_id: int) -> Payment:
+def _open_attempt(order_id: int) -> tuple[Payment, bool]:
+    """A new attempt (True), or the young open one to show again (False)."""
     with transaction.atomic():
         order = lock_order(order_id)
         if order.state != OrderState.PENDING_PAYMENT:
             raise OrderNotPayable(details={"order_id": order.pk, "state": order.state})
         require_online_payment_method(order)
+        young = timezone.now() - timedelta(
+            minutes=get_setting("payments.reuse_open_attempt_minutes")
+        )
+        open_attempt = (
+            order.payments.filter(status=PaymentStatus.PENDING, created_at__gte=young)
+            .exclude(redirect_url="")
+            .order_by("-attempt")
+            .first()
+        )
+        if open_attempt is not None:
+            return open_attempt, False
         last = order.payments.aggregate(last=Max("attempt"))["last"] or 0
         payment = Payment.objects.create(
             order=order,
@@ -69,7 +88,7 @@ def _open_attempt(order_id: int) -> Payment:
             currency=order.currency,
         )
         _extend_locks_once(order)
-    return payment
+    return payment, True
 
 
 def _extend_locks_once(order: Order) -> None:
@@ -84,13 +103,17 @@ def _extend_locks_once(order: Order) -> None:
 
 
 def start_payment(*, order_id: int) -> dict[str, Any]:
-    """Create a new attempt for an unpaid order and return the response's ``payment`` object.
+    """Create a new attempt for an unpaid order and return the response's ``payment`` object
+    (``reused`` true: the young attempt already open, shown again).
 
     The gateway is called outside any transaction. When it fails the attempt is marked failed
     and ``PaymentStartFailed`` (502 ``payment_gateway_unavailable``) is raised with the order
     id: the order stays ``pending_payment`` with its stock, and ``pay`` can try again.
     """
-    payment = _open_attempt(order_id)
+    payment, created = _open_attempt(order_id)
+    if not created:
+        return payment_object(payment, redirect_url=payment.redirect_url, reused=True)
+    close_open_attempts(order_id=order_id, keep=payment.pk)
     order = payment.order
     try:
         provider = get_provider(payment.gateway)
@@ -124,7 +147,9 @@ def start_payment(*, order_id: int) -> dict[str, Any]:
     return payment_object(payment, redirect_url=session.redirect_url)
 
 
-def payment_object(payment: Payment, *, redirect_url: str | None) -> dict[str, Any]:
+def payment_object(
+    payment: Payment, *, redirect_url: str | None, reused: bool = False
+) -> dict[str, Any]:
     return {
         "method": payment.gateway,
         "action": "redirect",
@@ -134,4 +159,27 @@ def payment_object(payment: Payment, *, redirect_url: str | None) -> dict[str, A
         "redirect_url": redirect_url,
         "amount": str(payment.amount),
         "currency": payment.currency,
+        "reused": reused,
     }
+
+
+def close_open_attempts(*, order_id: int, keep: int | None = None) -> int:
+    """Close the order's open gateway sessions (all but ``keep``) where the gateway can: each
+    closed attempt becomes ``cancelled``. Best effort, outside any transaction: a gateway that
+    cannot be reached leaves its session open, and money paid through it is still caught (it
+    is kept unapplied and refunded). Returns how many were closed."""
+    closed = 0
+    open_attempts = Payment.objects.filter(order_id=order_id, status=PaymentStatus.PENDING)
+    for payment in open_attempts.exclude(pk=keep):
+        try:
+            done = get_provider(payment.gateway).expire_session(
+                payment.reference, gateway_ids=payment.gateway_ids
+            )
+        except DomainError as exc:
+            logger.warning("Could not close attempt %s: %s", payment.reference, exc.code)
+            continue
+        if done:
+            closed += Payment.objects.filter(pk=payment.pk, status=PaymentStatus.PENDING).update(
+                status=PaymentStatus.CANCELLED, failure_reason="closed: superseded or cancelled"
+            )
+    return closed

@@ -53,6 +53,8 @@ class Fault:
     html: bool = False  # the error body is an HTML page, as proxies send
     drop: bool = False  # perform the call, then close the connection without an answer
     raw: bytes | None = None  # answer exactly these bytes (with ``status``, default 200)
+    status_after: int | None = None  # perform the call, then answer this status (a 5xx)
+    delay_after: float = 0.0  # perform the call, then answer this late (past the timeout)
 
     def matches(self, path: str) -> bool:
         return self.remaining > 0 and (self.path_contains is None or self.path_contains in path)
@@ -163,6 +165,18 @@ class FakeGateway:
     def drop_next(self, count: int = 1, *, path_contains: str | None = None) -> None:
         """Perform the next matching calls but lose the answer (connection closed)."""
         self._add_fault(Fault(count, path_contains, drop=True))
+
+    def lose_answer_next(
+        self, count: int = 1, *, how: str, path_contains: str | None = None
+    ) -> None:
+        """Perform the next matching calls, then lose the answer: ``drop`` (connection reset),
+        ``timeout`` (answer after the client's read timeout) or ``server_error`` (a 500)."""
+        faults = {
+            "drop": Fault(count, path_contains, drop=True),
+            "timeout": Fault(count, path_contains, delay_after=MAX_DELAY_SECONDS),
+            "server_error": Fault(count, path_contains, status_after=500),
+        }
+        self._add_fault(faults[how])
 
     def _add_fault(self, fault: Fault) -> None:
         with self.lock:
@@ -300,6 +314,11 @@ def _handler_for(fake: FakeGateway) -> type[BaseHTTPRequestHandler]:
                     reply = fake.route(request)
                     if fault and fault.drop:
                         self.close_connection = True
+                        return
+                    if fault and fault.status_after is not None:
+                        self._reply_error(fault.status_after, html=False)
+                        return
+                    if fault and fault.delay_after and fake._stopping.wait(fault.delay_after):
                         return
                     payload = (
                         reply.body if isinstance(reply.body, bytes) else to_json_bytes(reply.body)

@@ -79,6 +79,8 @@ class FakeFlutterwave(FakeGateway):
             return self._refund(path.split("/")[3], request)
         if request.method == "GET" and path == "/v3/chargebacks":
             return self._list_chargebacks(request)
+        if request.method == "GET" and path == "/v3/refunds":
+            return self._list_refunds(request)
         return _error(404, "Not found")
 
     def _by_id(self, transaction_id: str) -> dict[str, Any] | None:
@@ -189,6 +191,24 @@ class FakeFlutterwave(FakeGateway):
             self.refunds[refund["id"]] = refund
         return Reply(
             200, {"status": "success", "message": "Transaction refund initiated", "data": refund}
+        )
+
+    def _list_refunds(self, request: RecordedRequest) -> Reply:
+        """``GET /v3/refunds?from&to&page``: the account's refunds by date, newest first."""
+        page = int((request.query.get("page") or ["1"])[-1])
+        since = (request.query.get("from") or [""])[-1]
+        with self.lock:
+            found = sorted(
+                (dict(r) for r in self.refunds.values() if r["created_at"][:10] >= since),
+                key=lambda r: r["id"],
+                reverse=True,
+            )
+        size = self.chargeback_page_size
+        meta = {"page_info": {"total": len(found), "current_page": page,
+                              "total_pages": max(1, -(-len(found) // size))}}  # fmt: skip
+        data = found[(page - 1) * size : page * size]
+        return Reply(
+            200, {"status": "success", "message": "Refunds fetched", "meta": meta, "data": data}
         )
 
     def _list_chargebacks(self, request: RecordedRequest) -> Reply:

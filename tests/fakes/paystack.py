@@ -64,6 +64,8 @@ class FakePaystack(FakeGateway):
             return self._verify(path.removeprefix("/transaction/verify/"))
         if request.method == "POST" and path == "/refund":
             return self._refund(request)
+        if request.method == "GET" and path == "/refund":
+            return self._list_refunds(request)
         if request.method == "GET" and path.startswith("/refund/"):
             refund = self.refunds.get(int(path.removeprefix("/refund/") or 0))
             if refund is None:
@@ -195,6 +197,18 @@ class FakePaystack(FakeGateway):
             data = self.transaction_data(reference)
         return Reply(200, {"status": True, "message": "Verification successful", "data": data})
 
+    def _list_refunds(self, request: RecordedRequest) -> Reply:
+        """``GET /refund?transaction=<id or reference>``: that transaction's refunds."""
+        wanted = (request.query.get("transaction") or [""])[-1]
+        with self.lock:
+            data = [
+                {**r, "transaction": r["transaction"]["id"]}
+                for r in self.refunds.values()
+                if wanted in (str(r["transaction"]["id"]), r["transaction"]["reference"])
+            ]
+        body = {"status": True, "message": "Refunds retrieved", "data": data}
+        return Reply(200, {**body, "meta": {"total": len(data), "perPage": 50, "page": 1}})
+
     def _refund(self, request: RecordedRequest) -> Reply:
         params = self._params(request)
         key = str(params.get("transaction", ""))
@@ -296,6 +310,17 @@ class FakePaystack(FakeGateway):
             }
             sent.append(self.emit(f"refund.{stage}", {"event": f"refund.{stage}", "data": data}))
         return sent
+
+    def refund_from_dashboard(self, reference: str, *, amount: int | None = None):
+        """A refund made in Paystack's dashboard: the shop made no call, it only gets the
+        webhooks. Returns them (refund.processed last)."""
+        params = {"transaction": reference, **({"amount": amount} if amount else {})}
+        request = RecordedRequest(
+            "POST", "/refund", {}, {"content-type": "application/json"}, json.dumps(params).encode()
+        )
+        reply = self._refund(request)
+        assert reply.status == 200, reply.body
+        return self.settle_refund(reply.body["data"]["id"])
 
     def open_dispute(
         self, reference: str, *, amount: int | None = None

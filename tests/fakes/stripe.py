@@ -87,6 +87,8 @@ class FakeStripe(FakeGateway):
                 return reply
         if request.method == "GET" and request.path.startswith("/v1/checkout/sessions/"):
             return self._get_session(request)
+        if request.method == "GET" and request.path == "/v1/refunds":
+            return self._list_refunds(request)
         return _error(404, "Unrecognized request URL.")
 
     def _post(self, request: RecordedRequest) -> Reply:
@@ -94,7 +96,31 @@ class FakeStripe(FakeGateway):
             return self._create_session(request.form())
         if request.path == "/v1/refunds":
             return self._create_refund(request.form())
+        if request.path.startswith("/v1/checkout/sessions/") and request.path.endswith("/expire"):
+            return self._expire_session(request.path.split("/")[4])
         return _error(404, "Unrecognized request URL.")
+
+    def _list_refunds(self, request: RecordedRequest) -> Reply:
+        intent_id = (request.query.get("payment_intent") or [""])[-1]
+        with self.lock:
+            data = [dict(r) for r in self.refunds.values() if r["payment_intent"] == intent_id]
+        data.sort(key=lambda r: r["created"], reverse=True)  # newest first, as Stripe lists
+        return Reply(200, {"object": "list", "data": data, "has_more": False, "url": "/v1/refunds"})
+
+    def _expire_session(self, session_id: str) -> Reply:
+        with self.lock:
+            session = self.sessions.get(session_id)
+            if session is None:
+                return _error(404, f"No such checkout.session: '{session_id}'", "resource_missing")
+            if session["status"] != "open":
+                return _error(
+                    400,
+                    f'Only Checkout Sessions with a status in ["open"] can be expired; '
+                    f"this one is {session['status']}.",
+                    "checkout_session_not_open",
+                )
+            session["status"] = "expired"
+            return Reply(200, _public(session))
 
     def _create_session(self, form: dict[str, str]) -> Reply:
         if form.get("mode") != "payment":

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
+from orders.errors import IdempotencyKeyReused
 from orders.models import Order, OrderEvent
 from payments.errors import RefundExceedsRefundable, RefundNotAllowed
 from payments.models import Refund
@@ -166,23 +167,28 @@ def test_pending_gateway_refunds_count_against_what_is_left(
 
 
 @pytest.mark.django_db
-def test_gateway_down_during_refund_marks_it_failed_and_flags_the_order(
-    fake_paystack, customer_client, customer
+def test_a_gateway_that_cannot_be_reached_fails_the_refund_and_flags_the_order(
+    settings, fake_paystack, customer_client, customer
 ):
     from payments.providers.errors import GatewayUnavailable
 
     order, _ = paid_paystack_order(fake_paystack, customer_client, customer)
-    fake_paystack.fail_next(1, status=503, path_contains="/refund")
+    settings.PAYSTACK_BASE_URL = "http://127.0.0.1:9"  # nothing listens: the call never left
 
-    with pytest.raises(GatewayUnavailable):
+    with pytest.raises(GatewayUnavailable) as refused:
         issue_refund(
             order_id=order.pk, amount=None, lines=None, restock=False, reason="x", actor=None
         )
 
     refund = Refund.objects.get()
+    assert refused.value.details["refund_id"] == refund.pk
     assert (refund.status, refund.failure_reason[:26]) == ("failed", "payment_gateway_unavailabl")
     order.refresh_from_db()
-    assert (order.state, order.amount_refunded) == ("paid", Decimal("0.00"))
+    assert (order.state, order.amount_refunded, order.refund_pending) == (
+        "paid",
+        Decimal("0.00"),
+        Decimal("0.00"),
+    )
     assert (order.needs_attention, order.attention_reason) == (True, "refund_failed")
 
 
@@ -208,5 +214,5 @@ def test_a_repeated_idempotency_key_returns_the_first_refund(
     assert Refund.objects.count() == 1
     assert len(fake_paystack.calls("POST", "/refund")) == 1
     other, _ = paid_paystack_order(fake_paystack, other_client, other_customer)
-    with pytest.raises(RefundNotAllowed):
+    with pytest.raises(IdempotencyKeyReused):
         issue_refund(**{**kwargs, "order_id": other.pk})

@@ -1,5 +1,6 @@
 """The order admin: a read-only page whose buttons call the staff services."""
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -30,6 +31,13 @@ def change_url(order: Order) -> str:
 def logged_in(client, user):
     admin_login(client, user)
     return client
+
+
+def post_refund_form(client, order: Order, data: dict[str, str]):
+    """Fill in the refund form as a browser does: it posts the key the page was drawn with."""
+    form = client.get(action_url(order, "refund")).content.decode()
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', form).group(1)
+    return client.post(action_url(order, "refund"), {**data, "idempotency_key": key})
 
 
 def changelist_queries(client, count: int) -> int:
@@ -126,7 +134,7 @@ def test_finance_refunds_through_the_admin(client, buyer, stocked_product, finan
     form = client.get(action_url(order, "refund")).content.decode()
     assert "Refundable balance: <strong>5000.00 NGN</strong>" in form
 
-    response = client.post(action_url(order, "refund"), {"amount": "1200.00", "reason": "late"})
+    response = post_refund_form(client, order, {"amount": "1200.00", "reason": "late"})
 
     assert response.status_code == 302
     assert response["Location"] == change_url(order)
@@ -144,8 +152,8 @@ def test_refund_over_the_balance_shows_the_error_and_changes_nothing(
     client, buyer, stocked_product, finance_user
 ):
     order = paid_order(buyer, stocked_product)
-    response = logged_in(client, finance_user).post(
-        action_url(order, "refund"), {"amount": "5000.01", "reason": "x"}
+    response = post_refund_form(
+        logged_in(client, finance_user), order, {"amount": "5000.01", "reason": "x"}
     )
     assert response.status_code == 200
     assert "refund_exceeds_refundable" in response.content.decode()
@@ -211,13 +219,9 @@ def test_refund_form_by_lines_restocks(client, buyer, stocked_product, finance_u
     assert f'name="{line_field}"' in form
     assert 'name="idempotency_key"' in form
 
-    no_lines = client.post(
-        action_url(order, "refund"), {"amount": "100.00", "restock": "on", "reason": "r"}
-    )
+    no_lines = post_refund_form(client, order, {"amount": "100.00", "restock": "on", "reason": "r"})
     assert "Choose the units to put back on stock." in no_lines.content.decode()
-    done = client.post(
-        action_url(order, "refund"), {line_field: "2", "restock": "on", "reason": "returned"}
-    )
+    done = post_refund_form(client, order, {line_field: "2", "restock": "on", "reason": "returned"})
 
     assert done.status_code == 302
     order.refresh_from_db()
@@ -243,7 +247,7 @@ def test_search_by_payment_reference_and_payments_refunds_on_the_page(
         status="failed",
     )
     logged_in(client, finance_user)
-    client.post(action_url(order, "refund"), {"amount": "700.00", "reason": "late delivery"})
+    post_refund_form(client, order, {"amount": "700.00", "reason": "late delivery"})
 
     found = client.get(CHANGELIST, {"q": "PSK-REF-4242"}).content.decode()
     assert order.number in found

@@ -64,7 +64,10 @@ def test_finance_refunds_by_amount_and_lines(buyer, stocked_product, finance_use
     client = client_for(finance_user)
 
     by_amount = client.post(
-        url(order.pk, "refund"), {"amount": "500.00", "reason": "dent"}, format="json"
+        url(order.pk, "refund"),
+        {"amount": "500.00", "reason": "dent"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="by-amount",
     )
     assert by_amount.status_code == 200
     assert by_amount.json()["refundable_balance"] == "4500.00"
@@ -73,6 +76,7 @@ def test_finance_refunds_by_amount_and_lines(buyer, stocked_product, finance_use
         url(order.pk, "refund"),
         {"lines": {str(stocked_product.pk): 1}, "restock": True, "reason": "returned"},
         format="json",
+        HTTP_IDEMPOTENCY_KEY="by-lines",
     )
     body = by_lines.json()
     assert (body["state"], body["amount_refunded"], body["refundable_balance"]) == (
@@ -87,10 +91,15 @@ def test_finance_refunds_by_amount_and_lines(buyer, stocked_product, finance_use
     assert body["timeline"][0]["actor_email"] == finance_user.email
 
     too_much = client.post(
-        url(order.pk, "refund"), {"amount": "2000.01", "reason": "x"}, format="json"
+        url(order.pk, "refund"),
+        {"amount": "2000.01", "reason": "x"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="too-much",
     )
     assert (too_much.status_code, error_code(too_much)) == (409, "refund_exceeds_refundable")
-    empty = client.post(url(order.pk, "refund"), {"reason": "x"}, format="json")
+    empty = client.post(
+        url(order.pk, "refund"), {"reason": "x"}, format="json", HTTP_IDEMPOTENCY_KEY="empty"
+    )
     assert (empty.status_code, error_code(empty)) == (400, "validation_error")
 
 
@@ -343,7 +352,7 @@ def test_a_lone_surrogate_echoed_in_a_validation_error_is_still_answered(
     order = paid_order(buyer, stocked_product)
 
     response = client_for(request.getfixturevalue(staff)).post(
-        url(order.pk, action), body, content_type="application/json"
+        url(order.pk, action), body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="k1"
     )
 
     assert (response.status_code, error_code(response)) == (400, "validation_error")

@@ -16,7 +16,7 @@ from orders.models import Order
 from payments.models import Refund
 from payments.providers import GatewayEvent, RefundInfo
 from payments.services import apply_gateway_event
-from tests.conftest import client_for
+from tests.conftest import admin_login, client_for
 from tests.payments.money import deliver, paid_order, staff_refund
 from tests.staff.conftest import paid_order as paid_bank_transfer_order
 
@@ -95,7 +95,7 @@ def test_the_same_key_sent_twice_at_once_refunds_once(
 
 def test_the_admin_form_submitted_twice_refunds_once(client, buyer, stocked_product, finance_user):
     order = paid_bank_transfer_order(buyer, stocked_product)
-    client.force_login(finance_user)
+    admin_login(client, finance_user)
     url = f"/admin/orders/order/{order.pk}/action/refund/"
     key = re.search(r'name="idempotency_key" value="([^"]+)"', client.get(url).content.decode())[1]
     form = {"amount": "700.00", "reason": "late", "idempotency_key": key}

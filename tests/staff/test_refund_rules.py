@@ -12,6 +12,7 @@ from orders.models import Order
 from orders.services import staff
 from orders.states import OrderState
 from payments.models import Refund
+from tests.conftest import admin_login
 from tests.payments.money import deliver, paid_order, staff_refund
 from tests.staff.conftest import paid_order as paid_bank_transfer_order
 
@@ -56,7 +57,7 @@ def test_the_hidden_admin_refund_button_refuses_a_posted_form(
 ):
     order, _, _ = paid_order(fake_paystack, customer_client, customer)
     order = move(order, S.PROCESSING, actor=superuser)
-    client.force_login(finance_user)
+    admin_login(client, finance_user)
     page = client.get(f"/admin/orders/order/{order.pk}/change/").content.decode()
     assert 'data-action="refund"' not in page
 

@@ -8,8 +8,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from inventory.admin import ProductAdmin
 from inventory.adjustments import adjust_stock
+from inventory.admin import ProductAdmin
 from inventory.models import StockMovement
 from orders.services import mark_paid
 from shop.models import Product

@@ -28,13 +28,14 @@ from inventory.locks import LockedProduct
 from inventory.models import StockHold
 from inventory.selectors import active_held_sql
 from orders import idempotency
-from orders.errors import CartEmpty, PriceChanged
+from orders.errors import CartChanged, CartEmpty, PriceChanged, TooManyUnpaidOrders
 from orders.events import record_event
 from orders.models import Order, OrderEvent, OrderItem
 from orders.payment_methods import PaymentMethod, get_payment_method
-from orders.states import ActorType
+from orders.states import UNPAID_STATES, ActorType
 from shop.errors import AddressNotFound, CurrencyMismatch, ProductInactive
 from shop.models import Address, Cart, CartItem, Product
+from shop.platform_settings import get_setting
 from shop.services import address_create
 
 # Crockford's base32 without the look-alikes (I, L, O, U): easy to read out over the phone.
@@ -94,8 +95,11 @@ def place_order(
     is what bounds the throughput of a product everyone buys at once. Prices are read before
     the lock and verified under it; a price that moved in between answers ``price_changed``.
 
-    Raises ``CartEmpty``, ``AddressNotFound``, ``PaymentMethodNotAllowed``, ``ProductInactive``,
-    ``CurrencyMismatch``, ``InsufficientStock`` or ``PriceChanged``; then nothing is written.
+    Raises ``CartEmpty``, ``TooManyUnpaidOrders``, ``AddressNotFound``,
+    ``PaymentMethodNotAllowed``, ``ProductInactive``, ``CurrencyMismatch``,
+    ``InsufficientStock``, ``PriceChanged`` or ``CartChanged`` (the lines read were no longer
+    all there, with the quantities read, when the order consumed them); then nothing is
+    written.
     """
     method = get_payment_method(payment_method)
     now = timezone.now()
@@ -197,6 +201,7 @@ def _prepare(
     note: str,
 ) -> _NewOrder:
     """Every check the lock-free read allows, then the order and its items, unsaved."""
+    _refuse_over_unpaid_limit(cart)
     quantities, products, new_ids = cart.quantities, cart.products, cart.new_ids
     currency = _check_sellable(products)
     subtotal = sum((products[pid].price * qty for pid, qty in quantities.items()), ZERO)
@@ -300,6 +305,7 @@ def _cart_sql(draw_ids: bool, with_key: bool) -> str:
         # Only for a line the bound cannot vouch for: the units free now, summed exactly.
         f"CASE WHEN {p('stock')} - {bound} < {i('quantity')} "
         f"THEN {p('stock')} - {active_held_sql(p('id'))} END, "
+        f"{_unpaid_orders_sql()}, "
         f"{new_ids}"
         f"{a('id')}, {', '.join(a(name) for name in Address.POSTAL_FIELDS)}"
         f"{', ' + key_columns if with_key else ''} "
@@ -320,7 +326,7 @@ class _NewIds:
 
 @dataclass(frozen=True)
 class _Cart:
-    item_ids: list[int]
+    lines: list[tuple[int, int]]  # (cart item id, quantity) as read: what the order consumes
     quantities: dict[int, int]  # per product, lines of the same product added up
     products: dict[int, _CartProduct]
     # Per product: stock minus its hold bound (an upper bound of the units held), so a
@@ -329,6 +335,7 @@ class _Cart:
     free_now: dict[int, int]  # exact, read where ``surely_free`` fell short of a line
     address: dict[str, str] | None  # the named address-book entry, if it is the customer's
     new_ids: _NewIds | None  # PostgreSQL only
+    unpaid_orders: int  # the customer's open unpaid orders at the read
 
 
 def _cart_read(
@@ -339,7 +346,7 @@ def _cart_read(
     at = connection.ops.adapt_datetimefield_value(now)  # as the ORM stores expires_at
     statement = _cart_sql(connection.vendor == "postgresql", key is not None)
     key_params = [] if key is None else [idempotency.CHECKOUT, key]
-    return statement, [at, address_id, *key_params, customer.pk]
+    return statement, [at, customer.pk, address_id, *key_params, customer.pk]
 
 
 def _parse_cart(rows: list[tuple]) -> _Cart:
@@ -350,13 +357,13 @@ def _parse_cart(rows: list[tuple]) -> _Cart:
     products: dict[int, _CartProduct] = {}
     surely_free: dict[int, int] = {}
     free_now: dict[int, int] = {}
-    item_ids: list[int] = []
+    lines: list[tuple[int, int]] = []
     new_item_ids: list[int] = []
     for row in rows:
         item_id, quantity, *rest = row
         product = _CartProduct(*rest[:_PRODUCT_COLUMNS])
-        free, exactly_free, *rest = rest[_PRODUCT_COLUMNS:]
-        item_ids.append(item_id)
+        free, exactly_free, unpaid_orders, *rest = rest[_PRODUCT_COLUMNS:]
+        lines.append((item_id, quantity))
         quantities[product.id] = quantities.get(product.id, 0) + quantity
         products[product.id] = product
         surely_free[product.id] = free
@@ -370,7 +377,7 @@ def _parse_cart(rows: list[tuple]) -> _Cart:
     else:
         found_address_id, *postal = rest
     return _Cart(
-        item_ids=item_ids,
+        lines=lines,
         quantities=quantities,
         products=products,
         surely_free=surely_free,
@@ -381,6 +388,7 @@ def _parse_cart(rows: list[tuple]) -> _Cart:
         new_ids=_NewIds(order=new_order_id, event=new_event_id, items=new_item_ids)
         if draw_ids
         else None,
+        unpaid_orders=unpaid_orders,  # the same on every line
     )
 
 
@@ -408,9 +416,11 @@ def _write_order(
         },
         items=placed.items,
     )
-    _delete_cart_items(cart.item_ids)
     if on_placed is not None:
         on_placed(placed)
+    # After the Idempotency-Key's row: of two requests with one key, the second must learn
+    # that the key is taken (and replay) rather than that the first one emptied the cart.
+    _consume_cart_lines(cart.lines)
 
 
 def _refuse_early_when_sold_out(cart: _Cart) -> None:
@@ -423,15 +433,63 @@ def _refuse_early_when_sold_out(cart: _Cart) -> None:
         inventory.raise_if_short(doubtful, cart.free_now, cart.products)
 
 
-def _delete_cart_items(item_ids: list[int]) -> None:
+def _refuse_over_unpaid_limit(cart: _Cart) -> None:
+    """At most ``checkout.max_unpaid_orders_per_customer`` open unpaid orders (pending payment
+    or payment failed): each holds stock, so an account must not hoard it. Counted by the cart
+    read; two checkouts of one customer cannot both pass on the same count, because they read
+    the same cart lines and only one can consume them (``_consume_cart_lines``)."""
+    limit = get_setting("checkout.max_unpaid_orders_per_customer")
+    if cart.unpaid_orders >= limit:
+        raise TooManyUnpaidOrders(details={"unpaid_orders": cart.unpaid_orders, "limit": limit})
+
+
+@cache
+def _unpaid_orders_sql() -> str:
+    """The customer's open unpaid orders, for the cart read: one parameter, the customer id.
+    The states are literals so that the partial index ``order_customer_unpaid`` serves it, also
+    in a generic (prepared) plan; a parameter, not the cart's column, so that PostgreSQL
+    counts once rather than once per cart line."""
+    states = ", ".join(f"'{state}'" for state in UNPAID_STATES)  # our own constants
+    customer, state = sql.column(Order, "customer"), sql.column(Order, "state")
+    return (
+        f"(SELECT count(*) FROM {sql.table(Order)} "  # noqa: S608
+        f"WHERE {customer} = %s AND {state} IN ({states}))"
+    )
+
+
+@cache
+def _consume_sql(count: int) -> str:
+    item_id, quantity = sql.column(CartItem, "id"), sql.column(CartItem, "quantity")
+    placeholders = ", ".join(["%s"] * count)
+    cases = " ".join(["WHEN %s THEN %s"] * count)
+    return (
+        f"DELETE FROM {sql.table(CartItem)} "  # noqa: S608 (names and placeholders only)
+        f"WHERE {item_id} IN ({placeholders}) AND {quantity} = CASE {item_id} {cases} END"
+    )
+
+
+def _consume_cart_lines(lines: list[tuple[int, int]]) -> None:
+    """Delete exactly the cart lines the order was made of, each with the quantity read, or
+    fail the checkout with ``cart_changed``: a line gone (another checkout consumed it, or the
+    customer removed it) or with another quantity means this order is not what the cart holds.
+    Not "empty the cart": a line added by another tab meanwhile stays, unbought. Concurrent
+    checkouts of one cart queue on the lines' row locks; the later one finds them gone.
+
+    The check runs where the write does (on PostgreSQL at the end of the combined writes), so
+    the transaction rolls back whole: no order, no stock held, no Idempotency-Key row."""
+    expected = len(lines)
+
+    def consumed_all(deleted: int) -> None:
+        if deleted != expected:
+            raise CartChanged(details={"lines_read": expected, "lines_consumed": deleted})
+
     # Not QuerySet.delete(): its deletion collector (cascades, signals; cart lines have
     # neither) cost more than the statement.
-    placeholders = ", ".join(["%s"] * len(item_ids))
     sql.execute(
-        f"DELETE FROM {sql.table(CartItem)} "  # noqa: S608 (names and placeholders only)
-        f"WHERE {sql.column(CartItem, 'id')} IN ({placeholders})",
-        item_ids,
+        _consume_sql(expected),
+        [*(item_id for item_id, _ in lines), *(v for line in lines for v in line)],
         may_wait=True,
+        check=consumed_all,
     )
 
 

@@ -19,29 +19,15 @@ from shop.models import Product
 
 
 def apply_stock_change(
-    locked: Mapping[int, LockedProduct],
-    deltas: Mapping[int, int],
-    *,
-    kind: str,
-    actor: Any = None,
-    reason: str = "",
-    order_number: str = "",
-    now: datetime | None = None,
+    locked: Mapping[int, LockedProduct], deltas: Mapping[int, int], **details: Any
 ) -> list[StockMovement]:
     """Add ``deltas`` (``{product_id: units}``, none zero) to the stock of the ``locked``
-    products (rows read under their lock, in this transaction) and record them."""
+    products (rows read under their lock, in this transaction) and record them;
+    ``details`` are ``record_movements``' keywords (``kind``, ``actor``…)."""
     Product.objects.filter(pk__in=list(deltas)).update(
         stock=Case(*(When(pk=pid, then=F("stock") + delta) for pid, delta in deltas.items()))
     )
-    return record_movements(
-        {pid: locked[pid].stock for pid in deltas},
-        deltas,
-        kind=kind,
-        actor=actor,
-        reason=reason,
-        order_number=order_number,
-        now=now,
-    )
+    return record_movements({pid: locked[pid].stock for pid in deltas}, deltas, **details)
 
 
 def record_movements(

@@ -10,7 +10,7 @@ class InventoryLock(models.Model):
     """Units of a product held for an owner (an order number) until paid, released or expired.
 
     ``owner`` is a plain string so that inventory never imports the apps that hold stock.
-    ``expires_at`` NULL means "held until released" (cash on delivery waits for staff).
+    ``expires_at`` NULL means "held until released".
     """
 
     product = models.ForeignKey(

@@ -158,7 +158,7 @@ def hold_stock_until(
     """Make sure an unpaid order holds its stock until at least ``until`` (a customer starts a
     slow payment: 3-D Secure, USSD). Live locks are extended; expired or swept ones are taken
     again if the units are still free, else ``insufficient_stock`` and nothing changes.
-    Locks that never expire (cash on delivery) are left alone."""
+    Locks that never expire are left alone."""
     now = now or timezone.now()
     with transaction.atomic():
         order = lock_order(order_id)

@@ -261,3 +261,15 @@ def test_the_ledger_is_read_only_in_the_admin(client, superuser):
     deleted = client.post(reverse("admin:inventory_stockmovement_delete", args=[movement.pk]))
     assert deleted.status_code == 403
     assert StockMovement.objects.filter(pk=movement.pk).exists()
+
+
+def test_a_product_with_stock_history_cannot_be_deleted_only_deactivated(client, superuser):
+    product = ProductFactory(stock=3)
+    adjust_stock(product_id=product.pk, delta=1, reason="Found one")
+    logged_in(client, superuser)
+
+    page = client.post(reverse("admin:shop_product_delete", args=[product.pk]), {"post": "yes"})
+
+    assert page.status_code == 200
+    assert b"<title>Cannot delete product" in page.content
+    assert Product.objects.filter(pk=product.pk).exists()

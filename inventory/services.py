@@ -1,4 +1,7 @@
-"""Stock writes: reserve, commit, release, restore, extend and sweep.
+"""Stock writes of orders: reserve, commit, release, restore, extend and sweep.
+
+``commit`` and ``restore`` change ``Product.stock`` through ``inventory.ledger``, which writes
+their ledger rows in the same transaction (staff edits are in ``inventory.adjustments``).
 
 Quantities are always aggregated per product first, so two lines of the same product can never
 pass the availability check separately. Each function runs in the caller's transaction when
@@ -29,16 +32,16 @@ from django.utils import timezone
 from config import sql
 from config.transactions import joined_transaction
 from inventory.errors import InsufficientStock, ProductNotFound
+from inventory.ledger import apply_stock_change
 from inventory.locks import (
     LockedAndBounded,
     LockedProduct,
     lock_and_hold,
     lock_products,
 )
-from inventory.models import InventoryLock, StockHold
+from inventory.models import InventoryLock, MovementKind, StockHold
 from inventory.selectors import active_locked_quantities, all_locked_quantities
 from observability.metrics import INVENTORY_LOCKS_CREATED, INVENTORY_LOCKS_EXPIRED
-from shop.models import Product
 
 SWEEP_BATCH_SIZE = 5000
 
@@ -179,13 +182,22 @@ def _reset_hold_bounds(wanted: dict[int, int]) -> None:
     )
 
 
-def commit(*, owner: str, lines: Lines, now: datetime | None = None) -> None:
+def commit(
+    *,
+    owner: str,
+    lines: Lines,
+    now: datetime | None = None,
+    kind: str = MovementKind.SALE,
+    actor: Any = None,
+    reason: str = "",
+) -> None:
     """Deduct the lines from stock for ``owner`` and delete the owner's locks.
 
     The owner's own locks are not counted against it; other owners' active locks are. So when
     the owner's locks are still active this always succeeds, and when they expired (a late
     payment) it succeeds only if the units are still free; otherwise ``InsufficientStock`` is
-    raised and nothing changes.
+    raised and nothing changes. Each product's deduction is a ledger row of ``kind`` with
+    ``owner`` as its order number.
     """
     wanted = aggregate_lines(lines)
     now = now or timezone.now()
@@ -193,7 +205,16 @@ def commit(*, owner: str, lines: Lines, now: datetime | None = None) -> None:
         if wanted:
             products = lock_products(wanted)
             _check_available(wanted, products, now=now, exclude_owner=owner)
-            _add_to_stock({pid: -qty for pid, qty in wanted.items()})
+            deltas = {pid: -qty for pid, qty in wanted.items()}
+            apply_stock_change(
+                products,
+                deltas,
+                kind=kind,
+                actor=actor,
+                reason=reason,
+                order_number=owner,
+                now=now,
+            )
         consumed = dict(
             InventoryLock.objects.filter(owner=owner).values_list("product_id", "quantity")
         )
@@ -216,8 +237,16 @@ def release(*, owner: str) -> int:
     return deleted
 
 
-def restore(*, lines: Lines) -> None:
-    """Put sold units back on the shelf (a refund with restock, a cancelled paid order)."""
+def restore(
+    *,
+    lines: Lines,
+    kind: str = MovementKind.RESTOCK_REFUND,
+    order_number: str = "",
+    actor: Any = None,
+    reason: str = "",
+) -> None:
+    """Put sold units back on the shelf (a refund with restock, a cancelled paid order), one
+    ledger row of ``kind`` per product."""
     wanted = aggregate_lines(lines)
     if not wanted:
         return
@@ -226,14 +255,9 @@ def restore(*, lines: Lines) -> None:
         missing = sorted(set(wanted) - products.keys())
         if missing:
             raise ProductNotFound(details={"product_ids": missing})
-        _add_to_stock(wanted)
-
-
-def _add_to_stock(deltas: dict[int, int]) -> None:
-    # One UPDATE for all products; rows are already locked in id order by the caller.
-    Product.objects.filter(pk__in=list(deltas)).update(
-        stock=Case(*(When(pk=pid, then=F("stock") + delta) for pid, delta in deltas.items()))
-    )
+        apply_stock_change(
+            products, wanted, kind=kind, actor=actor, reason=reason, order_number=order_number
+        )
 
 
 def extend(*, owner: str, until: datetime, now: datetime | None = None) -> int:

@@ -102,7 +102,10 @@ EVENTS: dict[str, EventSpec] = {
             "order_expired",
             keys={"total", "currency"},
             has_sms=False,
-            description="Unpaid order cancelled after the payment window closed.",
+            description=(
+                "Unpaid order cancelled after the payment window closed (or a cash-on-delivery "
+                "order not accepted in time). Optional: cash_on_delivery."
+            ),
         ),
         _account(
             "email_verification",

@@ -48,7 +48,7 @@ CHECKOUT_OUTCOMES = (
     "placed", "replayed", "insufficient_stock", "price_changed", "cart_empty",
     "product_inactive", "currency_mismatch", "address_not_found", "payment_method_not_allowed",
     "idempotency_key_required", "idempotency_key_reused", "request_in_progress",
-    "validation_error",
+    "validation_error", "cart_changed", "too_many_unpaid_orders",
 )  # fmt: skip
 
 
@@ -67,7 +67,7 @@ class CheckoutApi(APIView):
             404: error_response("address_not_found"),
             409: error_response(
                 "insufficient_stock, price_changed, product_inactive, currency_mismatch, "
-                "request_in_progress"
+                "request_in_progress, cart_changed, too_many_unpaid_orders"
             ),
             422: error_response("idempotency_key_reused"),
         },

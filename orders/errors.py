@@ -25,6 +25,21 @@ class PriceChanged(DomainError):
     message = "Prices changed since the cart was shown; review the new total."
 
 
+class CartChanged(DomainError):
+    code = "cart_changed"
+    http_status = 409
+    message = (
+        "The cart changed while the order was being placed (another checkout or an edit); "
+        "review the cart and check out again."
+    )
+
+
+class TooManyUnpaidOrders(DomainError):
+    code = "too_many_unpaid_orders"
+    http_status = 409
+    message = "You have too many unpaid orders; pay or cancel one before placing another."
+
+
 class PaymentMethodNotAllowed(DomainError):
     code = "payment_method_not_allowed"
     http_status = 400

@@ -103,6 +103,13 @@ class Order(ConcurrentTransitionMixin, models.Model):
         indexes = [
             models.Index(fields=["customer", "-created_at"], name="order_customer_recent"),
             models.Index(fields=["state", "expires_at"], name="order_state_expires"),
+            # Checkout counts a customer's open unpaid orders (the per-customer cap): only
+            # those rows are indexed, so the count never walks a long order history.
+            models.Index(
+                fields=["customer"],
+                condition=Q(state__in=UNPAID_STATES),
+                name="order_customer_unpaid",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -111,6 +111,8 @@ def _customer_context(order: Order, kind: str, event: OrderEvent, items) -> dict
         context["reason"] = event.reason if own_words else payload.get("customer_message", "")
         if payload.get("refund_amount"):
             context["refund_amount"] = payload["refund_amount"]
+    elif kind == "expired":
+        context["cash_on_delivery"] = order.is_cash_on_delivery  # not accepted, rather than unpaid
     elif kind in {
         "refunded",
         "partially_refunded",

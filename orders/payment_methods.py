@@ -25,16 +25,17 @@ def order_expiry(now: datetime) -> datetime:
     return now + timedelta(hours=get_setting("checkout.unpaid_order_expiry_hours"))
 
 
+def cod_acceptance_expiry(now: datetime) -> datetime:
+    """A cash-on-delivery order not accepted by staff by then expires and releases its stock."""
+    return now + timedelta(hours=get_setting("checkout.cod_acceptance_hours"))
+
+
 def gateway_lock_expiry(now: datetime, order_expires_at: datetime | None) -> datetime | None:
     return now + timedelta(minutes=get_setting("checkout.lock_ttl_minutes"))
 
 
 def _until_order_expires(now: datetime, order_expires_at: datetime | None) -> datetime | None:
     return order_expires_at
-
-
-def _never(now: datetime, order_expires_at: datetime | None = None) -> None:
-    return None
 
 
 @dataclass(frozen=True)
@@ -121,8 +122,8 @@ register_payment_method(
     PaymentMethod(
         code=COD,
         initial_payment_status=PaymentStatus.PENDING,
-        order_expires_at=_never,
-        lock_expires_at=_never,
+        order_expires_at=cod_acceptance_expiry,
+        lock_expires_at=_until_order_expires,
         instructions=_cod_instructions,
     )
 )

@@ -1,4 +1,5 @@
-"""Staff screens: catalog and stock, customers, carts (read-mostly), addresses, settings."""
+"""Staff screens: customers, carts (read-mostly), addresses, settings. Products are in
+``inventory/admin.py``, with their stock adjustments and ledger."""
 
 from typing import Any
 
@@ -7,33 +8,13 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
 from django.forms.fields import InvalidJSONInput
 from django.http import HttpRequest
 
 from config.admin_lists import RefuseNulInFiltersMixin
 from shop import platform_settings
-from shop.models import Address, Cart, CartItem, PlatformSetting, Product, User
+from shop.models import Address, Cart, CartItem, PlatformSetting, User
 from shop.phones import is_supported_country, normalize_phone
-from shop.selectors import product_queryset_with_available
-
-
-@admin.register(Product)
-class ProductAdmin(RefuseNulInFiltersMixin, admin.ModelAdmin):
-    list_display = ["sku", "name", "price", "currency", "stock", "available", "is_active"]
-    list_display_links = ["sku", "name"]
-    list_editable = ["stock"]
-    list_filter = ["is_active", "currency"]
-    search_fields = ["sku", "name", "description"]
-    readonly_fields = ["created_at", "updated_at"]
-    ordering = ["name", "id"]
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Product]:
-        return product_queryset_with_available()
-
-    @admin.display(description="available", ordering="available")
-    def available(self, product: Product) -> int:
-        return product.available  # type: ignore[attr-defined]
 
 
 class CustomerCreationForm(UserCreationForm):

@@ -98,6 +98,18 @@ REGISTRY: dict[str, SettingSpec] = {
         "Hours an unpaid order waits before it is cancelled as expired. "
         "Bank-transfer orders hold their stock this long.",
     ),
+    "checkout.cod_acceptance_hours": SettingSpec(
+        72,
+        _whole_number_up_to(24 * 90),
+        "Hours a cash-on-delivery order waits for staff to accept it; after that it is "
+        "cancelled as expired and its stock released.",
+    ),
+    "checkout.max_unpaid_orders_per_customer": SettingSpec(
+        5,
+        _whole_number_up_to(1000),
+        "Open unpaid orders (pending payment or payment failed) a customer may have; the next "
+        "checkout is refused with too_many_unpaid_orders.",
+    ),
     "checkout.payment_window_minutes": SettingSpec(
         20,
         _whole_number_up_to(24 * 60),

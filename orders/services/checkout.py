@@ -3,8 +3,8 @@
 Lock-free work first: one read of the cart, its products and the delivery address (on
 PostgreSQL it also draws the new rows' ids; ``place_order_once`` reads the Idempotency-Key's row
 in the same round trip), the settings, the totals and, near a sell-out, an early refusal.
-Then one short transaction: the order, its items, its event, its messages, the
-emptied cart lines and the completed idempotency key (one statement on PostgreSQL, see
+Then one short transaction: the order, its items, its event, its messages, the cart lines
+consumed (``checkout_cart``) and the completed idempotency key (one statement on PostgreSQL, see
 ``config.sql.combined_writes``), and last the stock: lock the product rows in id order, check
 and hold (one statement on PostgreSQL, ``inventory.locks.lock_and_hold``). Prices are verified
 against the rows read under the lock. The statement count is constant in cart size.
@@ -12,29 +12,35 @@ against the rows read under the lock. The statement count is constant in cart si
 
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from functools import cache
 from http import HTTPStatus
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from config import sql
 from inventory import services as inventory
 from inventory.locks import LockedProduct
-from inventory.models import StockHold
-from inventory.selectors import active_held_sql
 from orders import idempotency
-from orders.errors import CartEmpty, PriceChanged
+from orders.errors import PriceChanged, TooManyUnpaidOrders
 from orders.events import record_event
-from orders.models import Order, OrderEvent, OrderItem
+from orders.models import Order, OrderItem
 from orders.payment_methods import PaymentMethod, get_payment_method
+from orders.services.checkout_cart import (
+    CartProduct,
+    CheckoutCart,
+    NewIds,
+    cart_read,
+    consume_cart_lines,
+    parse_cart,
+)
 from orders.states import ActorType
 from shop.errors import AddressNotFound, CurrencyMismatch, ProductInactive
-from shop.models import Address, Cart, CartItem, Product
+from shop.models import Address
+from shop.platform_settings import get_setting
 from shop.services import address_create
 
 # Crockford's base32 without the look-alikes (I, L, O, U): easy to read out over the phone.
@@ -55,21 +61,6 @@ class PlacedOrder:
     order: Order
     items: list[OrderItem]
     payment_method: PaymentMethod
-
-
-@dataclass(frozen=True)
-class _CartProduct:
-    """A product as the cart read saw it, before any lock."""
-
-    id: int
-    sku: str
-    name: str
-    price: Decimal
-    currency: str
-    is_active: bool
-
-
-_PRODUCT_COLUMNS = len(fields(_CartProduct))  # as many columns of the cart read, in this order
 
 
 def place_order(
@@ -94,13 +85,16 @@ def place_order(
     is what bounds the throughput of a product everyone buys at once. Prices are read before
     the lock and verified under it; a price that moved in between answers ``price_changed``.
 
-    Raises ``CartEmpty``, ``AddressNotFound``, ``PaymentMethodNotAllowed``, ``ProductInactive``,
-    ``CurrencyMismatch``, ``InsufficientStock`` or ``PriceChanged``; then nothing is written.
+    Raises ``CartEmpty``, ``TooManyUnpaidOrders``, ``AddressNotFound``,
+    ``PaymentMethodNotAllowed``, ``ProductInactive``, ``CurrencyMismatch``,
+    ``InsufficientStock``, ``PriceChanged`` or ``CartChanged`` (the lines read were no longer
+    all there, with the quantities read, when the order consumed them); then nothing is
+    written.
     """
     method = get_payment_method(payment_method)
     now = timezone.now()
-    read = _cart_read(customer, address_id if new_address is None else None, now)
-    cart = _parse_cart(sql.fetch_all(*read))
+    read = cart_read(customer, address_id if new_address is None else None, now)
+    cart = parse_cart(sql.fetch_all(*read))
     order = _prepare(cart, customer, method, now, address_id, new_address, expected_total, note)
     return _write(order, save_address=save_address, on_placed=on_placed)
 
@@ -137,7 +131,7 @@ def place_order_once(
     """
     now = timezone.now()
     rows = sql.fetch_all(
-        *_cart_read(customer, address_id if new_address is None else None, now, key)
+        *cart_read(customer, address_id if new_address is None else None, now, key)
     )
     width = idempotency.LOOKUP_WIDTH
     if rows:
@@ -149,7 +143,7 @@ def place_order_once(
     if replay is not None:
         return replay
     method = get_payment_method(payment_method)
-    cart = _parse_cart(cart_rows)
+    cart = parse_cart(cart_rows)
     order = _prepare(cart, customer, method, now, address_id, new_address, expected_total, note)
     stored: dict[str, Any] = {}
 
@@ -179,7 +173,7 @@ class _NewOrder:
     """An order checked against the cart read and built (not saved), ready to be written."""
 
     placed: PlacedOrder
-    cart: "_Cart"
+    cart: CheckoutCart
     now: datetime
     lock_expires_at: datetime | None
     expected_total: Decimal  # what the prices under the lock must still add up to
@@ -187,7 +181,7 @@ class _NewOrder:
 
 
 def _prepare(
-    cart: "_Cart",
+    cart: CheckoutCart,
     customer: Any,
     method: PaymentMethod,
     now: datetime,
@@ -197,6 +191,7 @@ def _prepare(
     note: str,
 ) -> _NewOrder:
     """Every check the lock-free read allows, then the order and its items, unsaved."""
+    _refuse_over_unpaid_limit(cart)
     quantities, products, new_ids = cart.quantities, cart.products, cart.new_ids
     currency = _check_sellable(products)
     subtotal = sum((products[pid].price * qty for pid, qty in quantities.items()), ZERO)
@@ -272,122 +267,10 @@ def _write(
 ZERO = Decimal("0.00")
 
 
-@cache
-def _cart_sql(draw_ids: bool, with_key: bool) -> str:
-    """The cart's lines with their products, and the address-book entry the order ships to
-    (when one is named), in one read. With ``draw_ids`` (PostgreSQL) it also draws the ids of
-    the order, its event and one item per cart line, so the order's writes need no answer and
-    travel as one statement. With ``with_key`` each line ends with the Idempotency-Key's row
-    (``idempotency.joined_lookup_sql``)."""
-    c, i, p, h, a = (  # the tables' aliases, then their columns
-        lambda name, model=model, alias=alias: f"{alias}.{sql.column(model, name)}"
-        for model, alias in ((Cart, "c"), (CartItem, "i"), (Product, "p"), (StockHold, "h"),
-                             (Address, "a"))
-    )  # fmt: skip
-    bound = f"COALESCE({h('quantity')}, 0)"
-    new_ids = (
-        f"{sql.next_id_sql(OrderItem)}, (SELECT {sql.next_id_sql(Order)}), "
-        f"(SELECT {sql.next_id_sql(OrderEvent)}), "
-        if draw_ids
-        else ""
-    )
-    key_columns, key_join = (
-        idempotency.joined_lookup_sql("k", c("customer")) if with_key else ("", "")
-    )
-    return (
-        f"SELECT {i('id')}, {i('quantity')}, {i('product')}, {p('sku')}, {p('name')}, "  # noqa: S608
-        f"{p('price')}, {p('currency')}, {p('is_active')}, {p('stock')} - {bound}, "
-        # Only for a line the bound cannot vouch for: the units free now, summed exactly.
-        f"CASE WHEN {p('stock')} - {bound} < {i('quantity')} "
-        f"THEN {p('stock')} - {active_held_sql(p('id'))} END, "
-        f"{new_ids}"
-        f"{a('id')}, {', '.join(a(name) for name in Address.POSTAL_FIELDS)}"
-        f"{', ' + key_columns if with_key else ''} "
-        f"FROM {sql.table(CartItem)} i JOIN {sql.table(Cart)} c ON {c('id')} = {i('cart')} "
-        f"JOIN {sql.table(Product)} p ON {p('id')} = {i('product')} "
-        f"LEFT JOIN {sql.table(StockHold)} h ON {h('product')} = {p('id')} "
-        f"LEFT JOIN {sql.table(Address)} a ON {a('id')} = %s AND {a('customer')} = {c('customer')} "
-        f"{key_join} WHERE {c('customer')} = %s ORDER BY {i('product')}, {i('id')}"
-    )
-
-
-@dataclass(frozen=True)
-class _NewIds:
-    order: int
-    event: int
-    items: list[int]  # one per cart line, at least one per product
-
-
-@dataclass(frozen=True)
-class _Cart:
-    item_ids: list[int]
-    quantities: dict[int, int]  # per product, lines of the same product added up
-    products: dict[int, _CartProduct]
-    # Per product: stock minus its hold bound (an upper bound of the units held), so a
-    # lower bound of what is free, read without a lock.
-    surely_free: dict[int, int]
-    free_now: dict[int, int]  # exact, read where ``surely_free`` fell short of a line
-    address: dict[str, str] | None  # the named address-book entry, if it is the customer's
-    new_ids: _NewIds | None  # PostgreSQL only
-
-
-def _cart_read(
-    customer: Any, address_id: int | None, now: datetime, key: str | None = None
-) -> tuple[str, list[Any]]:
-    """The cart read as a statement and its parameters (for ``_parse_cart``), with the row of
-    the checkout Idempotency-Key ``key`` when one is given."""
-    at = connection.ops.adapt_datetimefield_value(now)  # as the ORM stores expires_at
-    statement = _cart_sql(connection.vendor == "postgresql", key is not None)
-    key_params = [] if key is None else [idempotency.CHECKOUT, key]
-    return statement, [at, address_id, *key_params, customer.pk]
-
-
-def _parse_cart(rows: list[tuple]) -> _Cart:
-    draw_ids = connection.vendor == "postgresql"
-    if not rows:
-        raise CartEmpty()
-    quantities: dict[int, int] = {}
-    products: dict[int, _CartProduct] = {}
-    surely_free: dict[int, int] = {}
-    free_now: dict[int, int] = {}
-    item_ids: list[int] = []
-    new_item_ids: list[int] = []
-    for row in rows:
-        item_id, quantity, *rest = row
-        product = _CartProduct(*rest[:_PRODUCT_COLUMNS])
-        free, exactly_free, *rest = rest[_PRODUCT_COLUMNS:]
-        item_ids.append(item_id)
-        quantities[product.id] = quantities.get(product.id, 0) + quantity
-        products[product.id] = product
-        surely_free[product.id] = free
-        if exactly_free is not None:
-            free_now[product.id] = max(exactly_free, 0)  # staff may cut stock below the held
-        if draw_ids:
-            new_item_ids.append(rest[0])
-    # The new order's and event's ids and the address are the same on every line.
-    if draw_ids:
-        new_order_id, new_event_id, found_address_id, *postal = rest[1:]
-    else:
-        found_address_id, *postal = rest
-    return _Cart(
-        item_ids=item_ids,
-        quantities=quantities,
-        products=products,
-        surely_free=surely_free,
-        free_now=free_now,
-        address=None
-        if found_address_id is None
-        else dict(zip(Address.POSTAL_FIELDS, postal, strict=True)),
-        new_ids=_NewIds(order=new_order_id, event=new_event_id, items=new_item_ids)
-        if draw_ids
-        else None,
-    )
-
-
 def _write_order(
     placed: PlacedOrder,
-    cart: _Cart,
-    new_ids: _NewIds | None,
+    cart: CheckoutCart,
+    new_ids: NewIds | None,
     lock_expires_at: datetime | None,
     on_placed: Callable[[PlacedOrder], None] | None,
 ) -> None:
@@ -408,12 +291,14 @@ def _write_order(
         },
         items=placed.items,
     )
-    _delete_cart_items(cart.item_ids)
     if on_placed is not None:
         on_placed(placed)
+    # After the Idempotency-Key's row: of two requests with one key, the second must learn
+    # that the key is taken (and replay) rather than that the first one emptied the cart.
+    consume_cart_lines(cart.lines)
 
 
-def _refuse_early_when_sold_out(cart: _Cart) -> None:
+def _refuse_early_when_sold_out(cart: CheckoutCart) -> None:
     """Answer ``insufficient_stock`` before writing anything when the committed stock already
     falls short: after a sell-out every further buyer is refused on the cart read alone,
     instead of writing an order and rolling it back. A pass here proves nothing (``reserve``
@@ -423,16 +308,14 @@ def _refuse_early_when_sold_out(cart: _Cart) -> None:
         inventory.raise_if_short(doubtful, cart.free_now, cart.products)
 
 
-def _delete_cart_items(item_ids: list[int]) -> None:
-    # Not QuerySet.delete(): its deletion collector (cascades, signals; cart lines have
-    # neither) cost more than the statement.
-    placeholders = ", ".join(["%s"] * len(item_ids))
-    sql.execute(
-        f"DELETE FROM {sql.table(CartItem)} "  # noqa: S608 (names and placeholders only)
-        f"WHERE {sql.column(CartItem, 'id')} IN ({placeholders})",
-        item_ids,
-        may_wait=True,
-    )
+def _refuse_over_unpaid_limit(cart: CheckoutCart) -> None:
+    """At most ``checkout.max_unpaid_orders_per_customer`` open unpaid orders (pending payment
+    or payment failed): each holds stock, so an account must not hoard it. Counted by the cart
+    read; two checkouts of one customer cannot both pass on the same count, because they read
+    the same cart lines and only one can consume them (``consume_cart_lines``)."""
+    limit = get_setting("checkout.max_unpaid_orders_per_customer")
+    if cart.unpaid_orders >= limit:
+        raise TooManyUnpaidOrders(details={"unpaid_orders": cart.unpaid_orders, "limit": limit})
 
 
 def _price_changed(expected: Decimal, current: Decimal, currency: str) -> PriceChanged:
@@ -446,20 +329,20 @@ def _price_changed(expected: Decimal, current: Decimal, currency: str) -> PriceC
 
 
 def _verify_unchanged(
-    seen: dict[int, _CartProduct],
+    seen: dict[int, CartProduct],
     locked: dict[int, LockedProduct],
     quantities: dict[int, int],
     expected_total: Decimal,
 ) -> None:
     """Under the lock: the products are still sold at the prices the order was written with."""
 
-    def terms(p: _CartProduct | LockedProduct) -> tuple[Decimal, str, bool]:
+    def terms(p: CartProduct | LockedProduct) -> tuple[Decimal, str, bool]:
         return (p.price, p.currency, p.is_active)
 
     if all(terms(locked[pid]) == terms(seen[pid]) for pid in seen):
         return
     now_sold = {
-        pid: _CartProduct(p.id, p.sku, p.name, p.price, p.currency, p.is_active)
+        pid: CartProduct(p.id, p.sku, p.name, p.price, p.currency, p.is_active)
         for pid, p in locked.items()
     }
     currency = _check_sellable(now_sold)
@@ -468,7 +351,7 @@ def _verify_unchanged(
 
 
 def _address_snapshot(
-    cart: _Cart, address_id: int | None, new_address: Mapping[str, Any] | None
+    cart: CheckoutCart, address_id: int | None, new_address: Mapping[str, Any] | None
 ) -> dict[str, str]:
     if new_address is not None:
         return {field: str(new_address.get(field) or "") for field in Address.POSTAL_FIELDS}
@@ -477,7 +360,7 @@ def _address_snapshot(
     return cart.address
 
 
-def _check_sellable(products: Mapping[int, _CartProduct]) -> str:
+def _check_sellable(products: Mapping[int, CartProduct]) -> str:
     inactive = sorted(pid for pid in products if not products[pid].is_active)
     if inactive:
         raise ProductInactive(

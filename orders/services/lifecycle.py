@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from inventory import services as inventory
 from inventory.errors import InsufficientStock
-from inventory.models import InventoryLock
+from inventory.models import InventoryLock, MovementKind
 from orders.errors import (
     InvalidTransition,
     OrderNotCancellable,
@@ -71,7 +71,7 @@ def mark_paid(
         from_state = apply_transition(order, "mark_paid")
         event_payload: dict[str, Any] = {"amount": str(amount), "currency": currency}
         try:
-            inventory.commit(owner=order.number, lines=order_lines(order))
+            inventory.commit(owner=order.number, lines=order_lines(order), actor=actor)
         except InsufficientStock as short:
             inventory.release(owner=order.number)
             order.needs_attention = True
@@ -165,7 +165,7 @@ def hold_stock_until(
     """Make sure an unpaid order holds its stock until at least ``until`` (a customer starts a
     slow payment: 3-D Secure, USSD). Live locks are extended; expired or swept ones are taken
     again if the units are still free, else ``insufficient_stock`` and nothing changes.
-    Locks that never expire (cash on delivery) are left alone."""
+    Locks that never expire are left alone."""
     now = now or timezone.now()
     with transaction.atomic():
         order = lock_order(order_id)
@@ -199,7 +199,7 @@ def accept_cash_on_delivery(*, order_id: int, actor: Any, reason: str = "") -> O
     with transaction.atomic():
         order = lock_order(order_id)
         from_state = apply_transition(order, "accept_cash_on_delivery")
-        inventory.commit(owner=order.number, lines=order_lines(order))
+        inventory.commit(owner=order.number, lines=order_lines(order), actor=actor)
         order.stock_deducted = True
         return _save_and_log(
             order,
@@ -267,10 +267,10 @@ def cancel_order(
             raise OrderNotCancellable(details={"state": order.state})
         elif order.state in (S.PAID, S.PROCESSING, S.READY_FOR_SHIPMENT):
             from_state = apply_transition(order, "cancel_paid")
-            stock_payload = {"restocked": _restock_everything(order)}
+            stock_payload = {"restocked": _restock_everything(order, actor=actor, reason=reason)}
         elif order.state in (S.SHIPPED, S.IN_TRANSIT):
             from_state = apply_transition(order, "cancel_refused_delivery")
-            stock_payload = {"restocked": _restock_everything(order)}
+            stock_payload = {"restocked": _restock_everything(order, actor=actor, reason=reason)}
         else:
             raise refuse(order, S.CANCELLED)
         return _save_and_log(
@@ -492,13 +492,23 @@ def _save_and_log(
     return order
 
 
-def _restock_everything(order: Order) -> list[dict[str, int]]:
+def _restock_everything(order: Order, *, actor: Any, reason: str) -> list[dict[str, int]]:
+    """A cancellation puts back every unit not restocked yet."""
     items = list(order.items.filter(product__isnull=False))
-    return _restock(order, {item.pk: item.quantity - item.quantity_restocked for item in items})
+    return _restock(
+        order,
+        {item.pk: item.quantity - item.quantity_restocked for item in items},
+        kind=MovementKind.RESTOCK_CANCEL,
+        actor=actor,
+        reason=reason,
+    )
 
 
-def _restock(order: Order, quantities: Mapping[int, int]) -> list[dict[str, int]]:
-    """Put units of the order's items back on stock; returns what was restocked."""
+def _restock(
+    order: Order, quantities: Mapping[int, int], *, kind: str, actor: Any = None, reason: str = ""
+) -> list[dict[str, int]]:
+    """Put units of the order's items back on stock (ledger ``kind``: a cancel or a refund);
+    returns what was restocked."""
     wanted = {int(item_id): int(qty) for item_id, qty in quantities.items() if int(qty) != 0}
     if not wanted:
         return []
@@ -517,7 +527,13 @@ def _restock(order: Order, quantities: Mapping[int, int]) -> list[dict[str, int]
         raise RefundInvalid(
             "Some items cannot be restocked that much.", details={"items": problems}
         )
-    inventory.restore(lines=[(items[i].product_id, qty) for i, qty in wanted.items()])
+    inventory.restore(
+        lines=[(items[i].product_id, qty) for i, qty in wanted.items()],
+        kind=kind,
+        order_number=order.number,
+        actor=actor,
+        reason=reason,
+    )
     for item_id, qty in wanted.items():
         items[item_id].quantity_restocked += qty
     OrderItem.objects.bulk_update(list(items.values()), ["quantity_restocked"])

@@ -21,6 +21,7 @@ from typing import Any
 
 from django.db import transaction
 
+from inventory.models import MovementKind
 from orders.errors import RefundInvalid
 from orders.events import record_event
 from orders.models import Order
@@ -176,7 +177,13 @@ def _record(
     if amount <= 0 or amount > remaining:
         raise RefundInvalid(details={"amount": str(amount), "refundable": str(remaining)})
     full = amount == remaining
-    restocked = _restock(order, restock or {})
+    restocked = _restock(
+        order,
+        restock or {},
+        kind=MovementKind.RESTOCK_REFUND,
+        actor=event.get("actor"),
+        reason=event.get("reason", ""),
+    )
     order.amount_refunded += amount
     if record_only:
         from_state = order.state

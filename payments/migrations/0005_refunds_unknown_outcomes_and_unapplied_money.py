@@ -43,7 +43,7 @@ def backfill(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0006_order_refund_pending'),
+        ('orders', '0008_order_refund_pending'),
         ('payments', '0004_webhook_event_constraints'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -103,17 +103,22 @@ def test_bank_transfer_checkout_places_order_holds_stock_and_empties_cart(
     assert dict(Product.objects.values_list("sku", "stock")) == {"CREAM-1": 10, "SERUM-1": 3}
 
 
-def test_cod_checkout_has_nothing_to_pay_and_locks_without_expiry(
+def test_cod_checkout_has_nothing_to_pay_and_holds_stock_until_the_acceptance_deadline(
     customer, customer_client, address, cream
 ):
+    """COD locks held forever until issue 15; now they expire with the order when staff do not
+    accept it within checkout.cod_acceptance_hours (72)."""
     fill_cart(customer, [(cream, 1)])
     response = checkout(customer_client, {"payment_method": "cod", "address_id": address.pk})
     assert response.status_code == 201
     body = response.json()
     assert body["payment_status"] == "pending"
     assert body["payment"]["action"] == "none"
-    assert body["expires_at"] is None
-    assert list(InventoryLock.objects.values_list("quantity", "expires_at")) == [(1, None)]
+    order = Order.objects.get(pk=body["id"])
+    assert order.expires_at - order.created_at == timedelta(hours=72)
+    assert list(InventoryLock.objects.values_list("quantity", "expires_at")) == [
+        (1, order.expires_at)
+    ]
 
 
 def test_new_address_is_snapshotted_and_optionally_saved(customer, customer_client, cream):

@@ -1,6 +1,7 @@
 """Random sequences of customer, gateway, staff and clock operations keep the invariants:
-stock never negative, stock + sold constant, locks only for unpaid orders, holds never
-exceed stock, and exactly one event per successful operation."""
+stock never negative, stock + sold constant, the stock ledger adds up to the stock, locks only
+for unpaid orders, holds never exceed stock, no customer over the unpaid-order cap, and exactly
+one event per successful operation."""
 
 from datetime import timedelta
 from decimal import Decimal
@@ -20,11 +21,12 @@ from hypothesis.stateful import (
 
 from config.errors import DomainError
 from inventory import services as inventory
-from inventory.models import InventoryLock, StockHold
+from inventory.models import InventoryLock, StockHold, StockMovement
 from orders import services
 from orders.models import Order, OrderEvent, OrderItem
-from orders.states import OrderState
+from orders.states import UNPAID_STATES, OrderState
 from shop.models import Product
+from shop.platform_settings import get_setting
 from tests.factories import ProductFactory, StaffFactory, UserFactory
 from tests.orders.helpers import place
 
@@ -64,6 +66,9 @@ class OrderLifecycle(RuleBasedStateMachine):
                 payment_method=method,
             )
         except DomainError as exc:
+            if exc.code == "too_many_unpaid_orders":
+                assert self._unpaid_orders(customer) >= self._unpaid_limit()
+                return
             if exc.code != "insufficient_stock":
                 raise
             return
@@ -155,6 +160,33 @@ class OrderLifecycle(RuleBasedStateMachine):
         ).values_list("product_id", "quantity", "quantity_restocked"):
             sold[product_id] += quantity - restocked
         assert {pk: stock[pk] + sold[pk] for pk in stock} == self.initial
+
+    def _unpaid_orders(self, customer: int) -> int:
+        return Order.objects.filter(
+            customer=self.customers[customer], state__in=UNPAID_STATES
+        ).count()
+
+    def _unpaid_limit(self) -> int:
+        return get_setting("checkout.max_unpaid_orders_per_customer")
+
+    @invariant()
+    def no_customer_over_the_unpaid_order_cap(self):
+        if not hasattr(self, "products"):
+            return
+        for customer in range(len(self.customers)):
+            assert self._unpaid_orders(customer) <= self._unpaid_limit()
+
+    @invariant()
+    def the_stock_ledger_adds_up_to_the_stock(self):
+        if not hasattr(self, "products"):
+            return
+        moved = {pk: 0 for pk in self.initial}
+        for product_id, delta in StockMovement.objects.filter(
+            product_id__in=self.initial
+        ).values_list("product_id", "delta"):
+            moved[product_id] += delta
+        stock = dict(Product.objects.filter(pk__in=self.initial).values_list("pk", "stock"))
+        assert {pk: self.initial[pk] + moved[pk] for pk in stock} == stock
 
     @invariant()
     def locks_belong_to_unpaid_orders_and_never_exceed_stock(self):

@@ -82,19 +82,25 @@ class Command(BaseCommand):
         self.stdout.write("Payment method 'dummy' offered (DEBUG): a pay/decline page, no keys.")
 
     def _seed_products(self) -> int:
+        # Through inventory, so each product's initial stock opens its stock ledger
+        # (inventory builds on shop: imported here, not at module level).
+        from inventory.adjustments import create_product
+
+        existing = set(Product.objects.values_list("sku", flat=True))
         created = 0
         for sku, name, price, stock, description in DEMO_PRODUCTS:
-            _, was_created = Product.objects.get_or_create(
+            if sku in existing:
+                continue
+            product = Product(
                 sku=sku,
-                defaults={
-                    "name": name,
-                    "price": Decimal(price),
-                    "currency": "NGN",
-                    "stock": stock,
-                    "description": description,
-                },
+                name=name,
+                price=Decimal(price),
+                currency="NGN",
+                stock=stock,
+                description=description,
             )
-            created += was_created
+            create_product(product=product, reason="Demo data")
+            created += 1
         return created
 
     def _seed_account(

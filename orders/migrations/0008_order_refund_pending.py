@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0005_drop_fk_indexes_covered_by_composites'),
+        ('orders', '0007_order_customer_unpaid_index'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -13,6 +13,7 @@ from inventory.admin import ProductAdmin
 from inventory.models import StockMovement
 from orders.services import mark_paid
 from shop.models import Product
+from tests.conftest import admin_login
 from tests.factories import ProductFactory, StaffFactory, UserFactory
 from tests.orders.helpers import place
 
@@ -25,7 +26,7 @@ def superuser():
 
 
 def logged_in(client, user):
-    client.force_login(user)
+    admin_login(client, user)
     return client
 
 

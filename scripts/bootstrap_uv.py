@@ -23,7 +23,7 @@ def locked_requirement(lock_path: Path, name: str = "uv") -> str:
     lock = tomllib.loads(lock_path.read_text())
     for package in lock.get("package", []):
         if package["name"] == name:
-            files = [*package.get("wheels", []), *([package["sdist"]] if "sdist" in package else [])]
+            files = [*package.get("wheels", []), package.get("sdist", {})]
             hashes = sorted({f["hash"] for f in files if "hash" in f})
             if not hashes:
                 raise SystemExit(f"{lock_path}: {name} has no recorded hashes")

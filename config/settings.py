@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 from config.env import env_bool, env_int, env_list, env_str, load_env_file
 
@@ -63,6 +64,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # static files, before anything touches a session
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -200,7 +202,14 @@ TIME_ZONE = env_str("TIME_ZONE", "Africa/Lagos")
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env_str("STATIC_ROOT") or BASE_DIR / "staticfiles")
+# `collectstatic` (run when the Docker image is built) writes every file under a content-hashed
+# name plus compressed copies; WhiteNoise serves them from the app itself with a year's cache,
+# so the admin works behind any proxy. With DEBUG on, the unhashed source files are served.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
 
 # --- Security (production: DEBUG off) -------------------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -338,6 +347,14 @@ WEBHOOK_ALLOWED_IPS = {
 # them; run a worker for it with `-Q money` (prefetch is 1 everywhere, see above).
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_ROUTES = {"payments.*": {"queue": "money"}}
+# Every queue a task can be sent to is declared: a plain `celery -A config worker` (no -Q)
+# consumes them all; `-Q money` picks a subset (a dedicated payments worker).
+CELERY_TASK_QUEUES = [
+    Queue(name, routing_key=name)
+    for name in sorted(
+        {CELERY_TASK_DEFAULT_QUEUE, *(r["queue"] for r in CELERY_TASK_ROUTES.values())}
+    )
+]
 # Seconds before a broker message whose worker vanished without acking is delivered again.
 CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = env_int("CELERY_VISIBILITY_TIMEOUT", 3600)
 # Bearer token of GET /api/cron/cleanup/; unset keeps the endpoint closed (503).

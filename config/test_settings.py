@@ -25,7 +25,4 @@ CELERY_TASK_ROUTES: dict = {}
 # Nothing was collected before the suite: look files up per request instead of indexing
 # STATIC_ROOT at start (which warns that it is missing).
 WHITENOISE_AUTOREFRESH = True
-STORAGES = {
-    **STORAGES,
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-}  # noqa: F405
+STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405

@@ -29,7 +29,6 @@ from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from django.utils import timezone
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
-from prometheus_client.utils import floatToGoString
 
 from config.coalesce import Coalesced
 
@@ -52,7 +51,7 @@ _unsent_lock = threading.Lock()
 _flush_lock = threading.Lock()  # one flush at a time: a read waits for one in flight
 
 
-def _redis() -> tuple[RedisCache, Any] | tuple[None, None]:
+def _redis() -> tuple[RedisCache | None, Any]:
     cache = caches["default"]
     if not isinstance(cache, RedisCache):
         return None, None
@@ -212,7 +211,9 @@ class SharedHistogram(_SharedMetric):
             cumulative, buckets = 0.0, []
             for index, bound in enumerate(self.buckets):
                 cumulative += stored.get(f"{prefix}b{index}", 0.0)
-                buckets.append((floatToGoString(bound), cumulative))
+                buckets.append(
+                    (repr(bound), cumulative)
+                )  # 0.1, 1.0, 60.0: as prometheus_client writes le
             buckets.append(("+Inf", stored.get(f"{prefix}count", 0.0)))
             family.add_metric(
                 label_set.split(_SEPARATOR) if self.labelnames else [],

@@ -35,10 +35,20 @@ def run_mypy() -> str:
 
 def judge(mypy_output: str, *, sync: bool) -> int:
     command = [sys.executable, "-m", "mypy_baseline", "sync" if sync else "filter"]
-    command += ["--baseline-path", str(BASELINE), "--no-colors", "--sort-baseline", "--hide-stats"]
-    return subprocess.run(  # noqa: S603 - fixed argv: this interpreter's mypy-baseline
-        command, cwd=ROOT, input=mypy_output, text=True, check=False
-    ).returncode
+    command += ["--baseline-path", str(BASELINE), "--no-colors", "--sort-baseline"]
+    result = subprocess.run(  # noqa: S603 - fixed argv: this interpreter's mypy-baseline
+        command, cwd=ROOT, input=mypy_output, capture_output=True, text=True, check=False
+    )
+    baselined = len(BASELINE.read_text().splitlines()) if BASELINE.exists() else 0
+    if result.returncode == 0:
+        sys.stdout.write(f"mypy: no new errors ({baselined} old ones left in {BASELINE.name})\n")
+        return 0
+    sys.stdout.write(result.stdout + result.stderr)
+    sys.stdout.write(
+        f"mypy: new errors above fail; errors fixed must also leave {BASELINE.name}: "
+        "run `python scripts/typecheck.py --sync` and commit the shorter baseline.\n"
+    )
+    return result.returncode
 
 
 def main(argv: list[str]) -> int:

@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Any
 
 import requests
 from celery import Celery
@@ -29,10 +30,11 @@ START_DEADLINE_SECONDS = 60
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
-def database_url(settings_dict: dict) -> str:
+def database_url(settings_dict: dict[str, Any]) -> str:
     """The URL of a Django database alias's settings (the test database, once created)."""
     password = f":{settings_dict['PASSWORD']}" if settings_dict.get("PASSWORD") else ""
     host = settings_dict.get("HOST") or "127.0.0.1"

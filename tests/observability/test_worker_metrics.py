@@ -22,6 +22,7 @@ from tests.servers import AppServer, CeleryWorker, PrivateRedis, app_environment
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
+Scrape = dict[tuple[str, frozenset[tuple[str, str]]], float]
 METRICS_TOKEN = "worker-metrics-test-token-0123456789abcdef"
 
 
@@ -65,7 +66,7 @@ def topology(django_db_setup, redis_server, fake_paystack, tmp_path):
         web.stop()
 
 
-def scrape(web: AppServer) -> dict[tuple[str, frozenset], float]:
+def scrape(web: AppServer) -> Scrape:
     response = requests.get(
         web.url("/metrics"), headers={"Authorization": f"Bearer {METRICS_TOKEN}"}, timeout=10
     )
@@ -77,7 +78,7 @@ def scrape(web: AppServer) -> dict[tuple[str, frozenset], float]:
     }
 
 
-def sample(scraped: dict[tuple[str, frozenset], float], name: str, **labels: str) -> float | None:
+def sample(scraped: Scrape, name: str, **labels: str) -> float | None:
     return scraped.get((name, frozenset(labels.items())))
 
 
@@ -89,8 +90,8 @@ def test_a_plain_worker_consumes_every_queue_the_app_routes_to(topology):
     def queue_of(task: str) -> str:
         for pattern, route in routes.items():
             if fnmatch.fnmatchcase(task, pattern):
-                return route["queue"]
-        return production.CELERY_TASK_DEFAULT_QUEUE
+                return str(route["queue"])
+        return str(production.CELERY_TASK_DEFAULT_QUEUE)
 
     celery_app.loader.import_default_modules()  # every app's tasks module, as a worker does
     own_tasks = [name for name in celery_app.tasks if not name.startswith("celery.")]

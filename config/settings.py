@@ -63,6 +63,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.middleware.HealthProbeMiddleware",  # probes call by address, not the site's name
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",  # static files, before anything touches a session
     "django.contrib.sessions.middleware.SessionMiddleware",

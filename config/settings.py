@@ -285,6 +285,9 @@ PAYSTACK_BASE_URL = env_str("PAYSTACK_BASE_URL", "https://api.paystack.co")
 STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")
 STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
 STRIPE_API_BASE = env_str("STRIPE_API_BASE", "https://api.stripe.com")
+# Sent as Stripe-Version on every call: the version payments/providers/stripe_provider.py
+# follows. Change it only together with that code (and the webhook endpoint's version).
+STRIPE_API_VERSION = env_str("STRIPE_API_VERSION") or "2024-06-20"
 FLUTTERWAVE_SECRET_KEY = env_str("FLUTTERWAVE_SECRET_KEY")
 FLUTTERWAVE_WEBHOOK_HASH = env_str("FLUTTERWAVE_WEBHOOK_HASH")
 FLUTTERWAVE_BASE_URL = env_str("FLUTTERWAVE_BASE_URL", "https://api.flutterwave.com")

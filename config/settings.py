@@ -113,6 +113,11 @@ if DATABASE_URL:
         DATABASES["default"].setdefault("OPTIONS", {}).update(
             server_side_binding=True, prepare_threshold=5
         )
+    # Named cursors (QuerySet.iterator()) outlive the transaction that a pooler in transaction
+    # mode lends its server connection for: DB_SERVER_SIDE_CURSORS=0 behind PgBouncer.
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = not env_bool(
+        "DB_SERVER_SIDE_CURSORS", True
+    )
 else:
     # The embedded default. IMMEDIATE makes every write transaction take SQLite's write lock
     # at BEGIN, so two checkouts serialise instead of failing with "database is locked" when
@@ -129,6 +134,27 @@ else:
         }
     }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False  # services own their transactions
+# A streaming replica of the primary for read-only staff reports (the dashboard, shop_report):
+# ops.replica routes only the reads made inside `replica_reads()` there. Same options as the
+# primary; the test runner points it at the primary's test database (MIRROR).
+DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL")
+if DATABASE_REPLICA_URL:
+    if not DATABASE_URL:
+        raise ImproperlyConfigured("DATABASE_REPLICA_URL needs DATABASE_URL (the primary).")
+    DATABASES["replica"] = {
+        **dj_database_url.parse(
+            DATABASE_REPLICA_URL,
+            conn_max_age=env_int("DB_CONN_MAX_AGE", 60),
+            conn_health_checks=True,
+        ),
+        "OPTIONS": dict(DATABASES["default"].get("OPTIONS", {})),
+        "DISABLE_SERVER_SIDE_CURSORS": DATABASES["default"].get(
+            "DISABLE_SERVER_SIDE_CURSORS", False
+        ),
+        "ATOMIC_REQUESTS": False,
+        "TEST": {"MIRROR": "default"},
+    }
+DATABASE_ROUTERS = ["ops.replica.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, Redis and Celery ----------------------------------------------------------------

@@ -89,9 +89,9 @@ class AppServer:
             if self.process.poll() is not None:
                 raise AssertionError(f"gunicorn exited during start-up:\n{self.log()}")
             try:
-                if requests.get(f"{self.base_url}/healthz", timeout=2).status_code == 200:
+                if requests.get(f"{self.base_url}/healthz", timeout=5).status_code == 200:
                     return
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or still importing
                 pass
             time.sleep(0.1)  # polling interval while waiting on a deadline, not a fixed wait
         raise AssertionError(f"gunicorn did not answer /healthz in time:\n{self.log()}")
@@ -177,7 +177,8 @@ class CeleryWorker:
         self.name = f"test-worker-{free_port()}@localhost"
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = Path(tempfile.gettempdir()) / f"{self.name.partition('@')[0]}.log"
-        self.control = Celery(broker=env["REDIS_URL"]).control
+        # Not the current app: tasks of the test process keep publishing to the test broker.
+        self.control = Celery(broker=env["REDIS_URL"], set_as_current=False).control
 
     def start(self) -> CeleryWorker:
         command = [

@@ -178,3 +178,20 @@ def test_pre_commit_runs_ruff_and_mypy_with_the_locked_tools():
         cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_alert_rule_links_a_runbook_section_of_the_deploy_guide():
+    rules = [
+        rule
+        for group in yaml.safe_load((ROOT / "deploy/prometheus/alerts.yml").read_text())["groups"]
+        for rule in group["rules"]
+    ]
+    guide = (ROOT / "docs" / "deploy.md").read_text()
+    runbooks = guide.split("## Runbooks", 1)[1]
+    assert rules
+    for rule in rules:
+        name = rule["alert"]
+        assert rule["annotations"]["runbook"] == f"docs/deploy.md#{name.lower()}"
+        section = runbooks.split(f"\n### {name}\n", 1)
+        assert len(section) == 2, f"docs/deploy.md has no runbook for {name}"
+        assert "1. " in section[1].split("\n### ", 1)[0]  # steps, not just a heading

@@ -24,7 +24,7 @@ from typing import Any
 import psycopg
 from django.db import connections
 
-from tests.servers import PROJECT_DIR, free_port
+from tests.servers import PROJECT_DIR, free_port, stop_process
 
 SHIPPED_CONFIG = PROJECT_DIR / "deploy" / "pgbouncer" / "pgbouncer.ini"
 EXECUTABLE = shutil.which("pgbouncer")
@@ -134,13 +134,7 @@ class PgBouncer:
         return path.read_text(errors="replace") if path.exists() else ""
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
         shutil.rmtree(self.directory, ignore_errors=True)
 
 

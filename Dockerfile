@@ -16,8 +16,10 @@ RUN python scripts/bootstrap_uv.py \
 
 FROM ${PYTHON_IMAGE} AS runtime
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+# The base image's packaging tools go: nothing is built here.
 RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
-    pip install --no-index --no-deps /wheels/*.whl
+    pip install --no-index --no-deps /wheels/*.whl \
+    && pip uninstall --quiet --yes setuptools wheel
 RUN groupadd --gid 1000 shop && useradd --uid 1000 --gid shop --create-home shop
 
 WORKDIR /app

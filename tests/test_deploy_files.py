@@ -1,13 +1,15 @@
 """docker-compose.yml, the Dockerfile and the Prometheus configuration, read as files.
 
 No Docker engine runs where the suite runs, so these check what can be checked without one:
-the compose file parses and keeps its promises (an optional .env reaches every app container,
+the compose file is valid against the Compose specification (compose_spec) and keeps its
+promises (an optional .env reaches every app container,
 every README setting can come from it, the worker consumes every routed queue, one beat), the
 Dockerfile builds from the lock in two stages and runs unprivileged, and promtool accepts the
 scrape configuration. Static files and worker metrics are tested in processes elsewhere
 (tests/test_static_files.py, tests/observability/test_worker_metrics.py).
 """
 
+import json
 import re
 import shutil
 import subprocess
@@ -195,3 +197,21 @@ def test_every_alert_rule_links_a_runbook_section_of_the_deploy_guide():
         section = runbooks.split(f"\n### {name}\n", 1)
         assert len(section) == 2, f"docs/deploy.md has no runbook for {name}"
         assert "1. " in section[1].split("\n### ", 1)[0]  # steps, not just a heading
+
+
+def test_compose_file_is_valid_against_the_compose_specification():
+    """What `docker compose config` checks, without Docker: compose_spec (a typed parser of
+    the Compose specification) after YAML anchors and merge keys are resolved as Compose
+    resolves them. Interpolation is left to Compose (every `${...}` has a default)."""
+    from compose_spec import PyCompose
+
+    text = (ROOT / "docker-compose.yml").read_text()
+
+    def parse(source: str) -> Any:
+        return PyCompose.from_json(json.dumps(yaml.safe_load(source)))
+
+    parsed = parse(text).to_dict()
+    assert set(parsed["services"]) == {"postgres", "redis", *APP_SERVICES}
+    assert parsed["services"]["worker"]["env_file"] == [{"path": ".env", "required": False}]
+    with pytest.raises(ValueError, match="boolean"):  # the validator is really checking
+        parse(text.replace("required: false", "required: maybe", 1))

@@ -27,7 +27,10 @@ from django.db import connections
 from tests.servers import PROJECT_DIR, free_port, stop_process
 
 SHIPPED_CONFIG = PROJECT_DIR / "deploy" / "pgbouncer" / "pgbouncer.ini"
-EXECUTABLE = shutil.which("pgbouncer")
+# Debian installs it in /usr/sbin, which a non-root PATH often lacks.
+EXECUTABLE = shutil.which("pgbouncer") or shutil.which(
+    "pgbouncer", path="/usr/sbin:/usr/local/sbin"
+)
 # The first version that tracks protocol-level prepared statements in transaction mode.
 PREPARED_STATEMENTS_SINCE = (1, 21)
 # The test's own: where it listens and how clients authenticate.

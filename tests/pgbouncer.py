@@ -106,7 +106,9 @@ class PgBouncer:
         deadline = time.monotonic() + 30
         while not self._answers():
             if self.process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"PgBouncer did not start:\n{self.log()}")
+                output = self.log()
+                self.stop()
+                raise AssertionError(f"PgBouncer did not start:\n{output}")
             time.sleep(0.05)  # polling interval while waiting on a deadline
         return self
 

@@ -106,7 +106,9 @@ class AppServer:
             except requests.RequestException:  # not listening yet, or still importing
                 pass
             time.sleep(0.1)  # polling interval while waiting on a deadline, not a fixed wait
-        raise AssertionError(f"gunicorn did not answer /healthz in time:\n{self.log()}")
+        output = self.log()
+        self.stop()  # never leave a half-started server behind
+        raise AssertionError(f"gunicorn did not answer /healthz in time:\n{output}")
 
     def url(self, path: str) -> str:
         return f"{self.base_url}{path}"
@@ -152,6 +154,7 @@ class PrivateRedis:
         deadline = time.monotonic() + START_DEADLINE_SECONDS
         while not self._answers():
             if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
                 raise AssertionError("the private redis-server did not start")
             time.sleep(0.05)  # polling interval while waiting on a deadline
         return self
@@ -199,7 +202,9 @@ class CeleryWorker:
         deadline = time.monotonic() + START_DEADLINE_SECONDS
         while not self.control.ping(destination=[self.name], timeout=0.5):
             if self.process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"the worker did not start:\n{self.log()}")
+                output = self.log()
+                self.stop()
+                raise AssertionError(f"the worker did not start:\n{output}")
         return self
 
     def consumed_queues(self) -> set[str]:

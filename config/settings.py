@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import dj_database_url
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 from config.env import env_bool, env_duration, env_int, env_list, env_str, load_env_file
 
@@ -30,6 +31,8 @@ if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
     SECRET_KEY = "insecure-development-key-only-used-with-debug-on"  # noqa: S105
+# Previous keys, still accepted for signatures made before a rotation (docs/deploy.md).
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", [])
 
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 _site = urlsplit(SITE_URL)
@@ -69,7 +72,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.middleware.HealthProbeMiddleware",  # probes call by address, not the site's name
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # static files, before anything touches a session
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -120,6 +125,11 @@ if DATABASE_URL:
         DATABASES["default"].setdefault("OPTIONS", {}).update(
             server_side_binding=True, prepare_threshold=5
         )
+    # Named cursors (QuerySet.iterator()) outlive the transaction that a pooler in transaction
+    # mode lends its server connection for: DB_SERVER_SIDE_CURSORS=0 behind PgBouncer.
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = not env_bool(
+        "DB_SERVER_SIDE_CURSORS", True
+    )
 else:
     # The embedded default. IMMEDIATE makes every write transaction take SQLite's write lock
     # at BEGIN, so two checkouts serialise instead of failing with "database is locked" when
@@ -136,6 +146,27 @@ else:
         }
     }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False  # services own their transactions
+# A streaming replica of the primary for read-only staff reports (the dashboard, shop_report):
+# ops.replica routes only the reads made inside `replica_reads()` there. Same options as the
+# primary; the test runner points it at the primary's test database (MIRROR).
+DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL")
+if DATABASE_REPLICA_URL:
+    if not DATABASE_URL:
+        raise ImproperlyConfigured("DATABASE_REPLICA_URL needs DATABASE_URL (the primary).")
+    DATABASES["replica"] = {
+        **dj_database_url.parse(
+            DATABASE_REPLICA_URL,
+            conn_max_age=env_int("DB_CONN_MAX_AGE", 60),
+            conn_health_checks=True,
+        ),
+        "OPTIONS": dict(DATABASES["default"].get("OPTIONS", {})),
+        "DISABLE_SERVER_SIDE_CURSORS": DATABASES["default"].get(
+            "DISABLE_SERVER_SIDE_CURSORS", False
+        ),
+        "ATOMIC_REQUESTS": False,
+        "TEST": {"MIRROR": "default"},
+    }
+DATABASE_ROUTERS = ["ops.replica.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, Redis and Celery ----------------------------------------------------------------
@@ -214,7 +245,14 @@ TIME_ZONE = env_str("TIME_ZONE", "Africa/Lagos")
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env_str("STATIC_ROOT") or BASE_DIR / "staticfiles")
+# `collectstatic` (run when the Docker image is built) writes every file under a content-hashed
+# name plus compressed copies; WhiteNoise serves them from the app itself with a year's cache,
+# so the admin works behind any proxy. With DEBUG on, the unhashed source files are served.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
 
 # --- Security (production: DEBUG off) -------------------------------------------------------
 # Reverse proxies in front of the app: the client address is read from X-Forwarded-For only
@@ -294,6 +332,9 @@ PAYSTACK_BASE_URL = env_str("PAYSTACK_BASE_URL", "https://api.paystack.co")
 STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")
 STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
 STRIPE_API_BASE = env_str("STRIPE_API_BASE", "https://api.stripe.com")
+# Sent as Stripe-Version on every call: the version payments/providers/stripe_provider.py
+# follows. Change it only together with that code (and the webhook endpoint's version).
+STRIPE_API_VERSION = env_str("STRIPE_API_VERSION") or "2024-06-20"
 FLUTTERWAVE_SECRET_KEY = env_str("FLUTTERWAVE_SECRET_KEY")
 FLUTTERWAVE_WEBHOOK_HASH = env_str("FLUTTERWAVE_WEBHOOK_HASH")
 FLUTTERWAVE_BASE_URL = env_str("FLUTTERWAVE_BASE_URL", "https://api.flutterwave.com")
@@ -364,6 +405,14 @@ WEBHOOK_ALLOWED_IPS = {
 # them; run a worker for it with `-Q money` (prefetch is 1 everywhere, see above).
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_ROUTES = {"payments.*": {"queue": "money"}}
+# Every queue a task can be sent to is declared: a plain `celery -A config worker` (no -Q)
+# consumes them all; `-Q money` picks a subset (a dedicated payments worker).
+CELERY_TASK_QUEUES = [
+    Queue(name, routing_key=name)
+    for name in sorted(
+        {CELERY_TASK_DEFAULT_QUEUE, *(r["queue"] for r in CELERY_TASK_ROUTES.values())}
+    )
+]
 # Seconds before a broker message whose worker vanished without acking is delivered again.
 CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = env_int("CELERY_VISIBILITY_TIMEOUT", 3600)
 # Bearer token of GET /api/cron/cleanup/; unset keeps the endpoint closed (503).

@@ -1,5 +1,8 @@
 """Celery hooks: the request id travels with a task; task outcomes are counted.
 
+What a task counted in shared metrics is sent to Redis when it ends, so it shows on the next
+scrape and is not lost when a pool process exits (``observability.shared_counters``).
+
 Publishing adds the current request id to the message headers; the worker sets it in the
 contextvar for the task's run (a task queued outside any request gets a fresh id), so the log
 lines of a task carry the id of the request that queued it. Imported by ``config.celery``.
@@ -16,6 +19,7 @@ from celery.signals import (
     task_success,
 )
 
+from observability import shared_counters
 from observability.request_id import (
     clean_request_id,
     get_request_id,
@@ -49,6 +53,7 @@ def enter_task(task_id: str | None = None, task=None, **kwargs) -> None:
 
 @task_postrun.connect(dispatch_uid="observability.leave_task")
 def leave_task(task_id: str | None = None, **kwargs) -> None:
+    shared_counters.flush()
     tokens = _active.pop(task_id, None) if task_id else None
     if tokens is not None:
         request_token, task_token = tokens

@@ -13,6 +13,9 @@ Multi-process: under gunicorn each worker process has its own counters. Set
 ``PROMETHEUS_MULTIPROC_DIR`` to an empty, writable directory (emptied at every deploy, before
 the processes start) and prometheus_client writes them to memory-mapped files there;
 ``/metrics`` then sums all processes' files. Unset, the default in-process registry is used.
+That folder is per host (or container): what Celery workers count (payments, webhook events,
+their processing lag, lock expiries, disputes) is therefore kept in the shared Redis instead
+(``observability.shared_counters``), and any web process reports it at scrape time.
 """
 
 import logging
@@ -30,7 +33,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import choose_encoder
 
-from observability.shared_counters import SharedCounter
+from observability.shared_counters import SharedCounter, SharedHistogram
 
 logger = logging.getLogger(__name__)
 
@@ -62,23 +65,6 @@ CHECKOUTS = Counter(
     "Checkout attempts by outcome (e.g. placed, replayed, out_of_stock, price_changed, error).",
     ["outcome"],
 )
-PAYMENTS = Counter(
-    "payments",
-    "Payments by gateway and outcome (e.g. succeeded, failed, abandoned, refunded).",
-    ["gateway", "outcome"],
-)
-WEBHOOK_EVENTS = Counter(
-    "webhook_events",
-    "Gateway webhook deliveries by gateway, event type and result "
-    "(e.g. processed, duplicate, bad_signature, ignored, failed).",
-    ["gateway", "type", "result"],
-)
-WEBHOOK_PROCESSING_LAG = Histogram(
-    "webhook_processing_lag_seconds",
-    "Seconds from receiving a webhook to finishing its processing.",
-    ["gateway"],
-    buckets=(0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0, 21600.0),
-)
 
 # --- Infrastructure -------------------------------------------------------------------------
 # celery_task_total is counted in Redis by every worker: see observability.task_metrics.
@@ -106,6 +92,24 @@ INVENTORY_LOCKS_EXPIRED = SharedCounter(
 DISPUTES_OPENED = SharedCounter(
     "disputes_opened",
     "Payment disputes opened by a gateway (first notice of each dispute).",
+)
+# Payments settle and webhooks are processed in workers, and received in web processes.
+PAYMENTS = SharedCounter(
+    "payments",
+    "Payments by gateway and outcome (e.g. succeeded, failed, abandoned, refunded).",
+    ["gateway", "outcome"],
+)
+WEBHOOK_EVENTS = SharedCounter(
+    "webhook_events",
+    "Gateway webhook deliveries by gateway, event type and result "
+    "(e.g. processed, duplicate, bad_signature, ignored, failed).",
+    ["gateway", "type", "result"],
+)
+WEBHOOK_PROCESSING_LAG = SharedHistogram(
+    "webhook_processing_lag_seconds",
+    "Seconds from receiving a webhook to finishing its processing.",
+    ["gateway"],
+    buckets=(0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0, 21600.0),
 )
 
 

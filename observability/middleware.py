@@ -3,6 +3,7 @@
 import time
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from observability import metrics
@@ -16,6 +17,7 @@ from observability.request_id import (
 
 _KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 UNMATCHED_ROUTE = "<unmatched>"
+STATIC_ROUTE = "<static>"  # files WhiteNoise served before URL resolution
 
 
 class RequestIdMiddleware:
@@ -40,7 +42,7 @@ def route_of(request: HttpRequest) -> str:
     """The URL pattern that matched (``api/products/<int:pk>/``), never the raw path."""
     match = getattr(request, "resolver_match", None)
     if match is None or not match.route:
-        return UNMATCHED_ROUTE
+        return STATIC_ROUTE if request.path.startswith(settings.STATIC_URL) else UNMATCHED_ROUTE
     return match.route
 
 

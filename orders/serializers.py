@@ -5,6 +5,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
@@ -31,8 +32,24 @@ class CheckoutAddressInputSerializer(AddressInputSerializer):
         return attrs
 
 
+def default_payment_method() -> str:
+    """The method of a checkout that names none (read per request: settings may be overridden)."""
+    return str(settings.DEFAULT_PAYMENT_GATEWAY)
+
+
 class CheckoutInputSerializer(serializers.Serializer):
-    payment_method = serializers.CharField(max_length=32)
+    payment_method = serializers.CharField(
+        max_length=32,
+        required=False,
+        default=default_payment_method,
+        help_text=(
+            "How the customer pays: `paystack`, `stripe`, `flutterwave`, `bank_transfer` or "
+            "`cod`, as the shop offers them. Optional: without it the shop's default "
+            "(the `DEFAULT_PAYMENT_GATEWAY` setting, `paystack` unless configured) is used "
+            "when the shop offers it; otherwise the answer is 400 `payment_method_not_allowed` "
+            "with the methods available in `details.available`."
+        ),
+    )
     address_id = serializers.IntegerField(required=False, min_value=1)
     address = CheckoutAddressInputSerializer(required=False)
     save_address = serializers.BooleanField(required=False, default=False)

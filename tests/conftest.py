@@ -120,3 +120,61 @@ def admin_client(db) -> Client:
     from tests.factories import StaffFactory
 
     return admin_login(Client(), StaffFactory(is_superuser=True))
+
+
+# --- Concurrency tests through PgBouncer (tests/pgbouncer.py) ---------------------------------
+DATABASE_ROUTES = ["postgres", "pgbouncer", "pgbouncer-prepared"]
+
+
+def _start_pgbouncer(prepared: bool):
+    from django.db import connections
+
+    from tests.pgbouncer import PgBouncer
+
+    db = connections["default"].settings_dict
+    return PgBouncer(
+        server_host=db["HOST"] or "127.0.0.1",
+        server_port=int(db["PORT"] or 5432),
+        user=db["USER"],
+        prepared=prepared,
+    ).start()
+
+
+@pytest.fixture(scope="session")
+def pgbouncer_plain(django_db_setup):
+    """Transaction pooling, prepared statements off (any PgBouncer). Stopped before the test
+    database is dropped: its pooled server connections would hold the drop."""
+    bouncer = _start_pgbouncer(prepared=False)
+    yield bouncer
+    bouncer.stop()
+
+
+@pytest.fixture(scope="session")
+def pgbouncer_prepared(django_db_setup):
+    """Transaction pooling with prepared statements tracked (PgBouncer 1.21+)."""
+    bouncer = _start_pgbouncer(prepared=True)
+    yield bouncer
+    bouncer.stop()
+
+
+@pytest.fixture(params=DATABASE_ROUTES)
+def database_route(request):
+    """Run the test straight against PostgreSQL, then through PgBouncer in transaction mode
+    with prepared statements off, then on (where the installed PgBouncer supports it)."""
+    from tests import pgbouncer
+
+    route = request.param
+    if route == "postgres":
+        yield None
+        return
+    if pgbouncer.EXECUTABLE is None:
+        pytest.skip("pgbouncer is not installed (.ci/run installs Debian's package)")
+    prepared = route == "pgbouncer-prepared"
+    if prepared and not pgbouncer.supports_prepared_statements():
+        pytest.skip(
+            f"PgBouncer {pgbouncer.version()} cannot keep prepared statements in transaction "
+            f"mode (1.21+ can): the app runs with DB_PREPARED_STATEMENTS=0 behind it"
+        )
+    bouncer = request.getfixturevalue("pgbouncer_prepared" if prepared else "pgbouncer_plain")
+    with pgbouncer.django_through(bouncer):
+        yield bouncer

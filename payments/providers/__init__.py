@@ -83,6 +83,7 @@ def _stripe() -> PaymentProvider:
         secret_key=settings.STRIPE_SECRET_KEY,
         webhook_secret=settings.STRIPE_WEBHOOK_SECRET,
         api_base=settings.STRIPE_API_BASE,
+        api_version=settings.STRIPE_API_VERSION,
         http=http_config(),
     )
 

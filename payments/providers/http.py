@@ -166,11 +166,12 @@ class GatewayHttpClient:
         http: HttpConfig | None = None,
         sleep: Callable[[float], None] | None = None,
         accept_json: bool = True,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> GatewayHttpClient:
         """The client of a gateway that authenticates with ``Authorization: Bearer <secret>``."""
         if not secret_key:
             raise ValueError(f"{display_name} needs a secret key ({key_setting}).")
-        headers = {"Authorization": f"Bearer {secret_key}"}
+        headers = {**(extra_headers or {}), "Authorization": f"Bearer {secret_key}"}
         if accept_json:
             headers["Accept"] = "application/json"
         return cls(

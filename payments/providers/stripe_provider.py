@@ -4,6 +4,10 @@ API calls go through our own HTTP client rather than the ``stripe`` SDK so that 
 shares one timeout/retry/error policy and tests can inject the backoff sleep; Stripe's
 ``Idempotency-Key`` makes its POSTs safe to retry, and we send one on every POST. The SDK is
 used where it is the reference: webhook signature verification.
+
+Every call names the API version it was written against (``Stripe-Version``,
+``STRIPE_API_VERSION``): without it Stripe answers in the account's default version, which
+changes when someone upgrades the account in the dashboard.
 """
 
 from __future__ import annotations
@@ -45,6 +49,8 @@ from payments.providers.money import from_subunits, to_subunits
 
 GATEWAY = "stripe"
 DEFAULT_API_BASE = "https://api.stripe.com"
+# The API version this module's requests and parsing follow (settings.STRIPE_API_VERSION).
+API_VERSION = "2024-06-20"
 SIGNATURE_HEADER = "stripe-signature"
 WEBHOOK_TOLERANCE_SECONDS = 300
 _REFUND_REASONS = frozenset({"duplicate", "fraudulent", "requested_by_customer"})
@@ -87,9 +93,12 @@ class StripeProvider:
         secret_key: str,
         webhook_secret: str,
         api_base: str = DEFAULT_API_BASE,
+        api_version: str = API_VERSION,
         http: HttpConfig | None = None,
         sleep: Callable[[float], None] | None = None,
     ) -> None:
+        if not api_version:
+            raise ValueError("Stripe needs an API version to pin (STRIPE_API_VERSION).")
         self._webhook_secret = webhook_secret
         self._client = GatewayHttpClient.with_bearer_key(
             gateway=GATEWAY,
@@ -100,6 +109,7 @@ class StripeProvider:
             http=http,
             sleep=sleep,
             accept_json=False,
+            extra_headers={"Stripe-Version": api_version},
         )
 
     # --- API calls ------------------------------------------------------------------------

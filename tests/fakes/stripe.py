@@ -1,7 +1,9 @@
 """Fake Stripe (GATEWAYS.md section 2): Checkout Sessions, PaymentIntents, Refunds, webhooks.
 
 Form-encoded requests, Idempotency-Key replay, and ``Stripe-Signature`` headers built with the
-official SDK's own test helper.
+official SDK's own test helper. Every API call must pin ``Stripe-Version`` to the version this
+fake speaks: real Stripe would answer an unpinned call in the account's default version, whose
+shapes may differ from what the provider parses.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import stripe
 from tests.fakes.base import FakeGateway, RecordedRequest, Reply, SignedWebhook
 
 _counter = itertools.count(1)
+API_VERSION = "2024-06-20"  # the shapes below; events carry it as `api_version`
 
 
 def _id(prefix: str) -> str:
@@ -67,6 +70,9 @@ class FakeStripe(FakeGateway):
             return Reply(200, b"<html><body>Fake Stripe Checkout</body></html>")
         if not self.bearer_ok(request):
             return _error(401, "Invalid API Key provided.")
+        version = request.headers.get("stripe-version")
+        if version != API_VERSION:
+            return _error(400, f"Stripe-Version must pin {API_VERSION}, got {version!r}.")
         if request.method == "POST":
             key = request.headers.get("idempotency-key")
             fingerprint = hashlib.sha256(f"{request.path}?".encode() + request.body).hexdigest()
@@ -342,7 +348,7 @@ def _event(event_type: str, obj: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": _id("evt"),
         "object": "event",
-        "api_version": "2024-06-20",
+        "api_version": API_VERSION,
         "created": int(time.time()),
         "data": {"object": obj},
         "livemode": False,

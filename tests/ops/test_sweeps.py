@@ -27,7 +27,10 @@ from tests.ops import builders
 from tests.orders.helpers import place
 from tests.orders.test_checkout_concurrency import run_at_once
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("database_route"),  # straight, then through PgBouncer
+]
 
 
 def kinds_of(order) -> list[str]:

@@ -20,6 +20,7 @@ from django.db import connection
 
 from config.celery import app
 from notifications import services as notifications
+from tests.servers import stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -97,13 +98,7 @@ class Worker:
         return self.log_path.read_text(errors="replace")
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
         self.log_path.unlink(missing_ok=True)
 
 

@@ -15,7 +15,10 @@ from tests.conftest import client_for
 from tests.factories import AddressFactory, ProductFactory, UserFactory
 from tests.orders.helpers import fill_cart
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("database_route"),  # straight, then through PgBouncer
+]
 
 
 def run_at_once(calls):

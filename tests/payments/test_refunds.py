@@ -80,6 +80,7 @@ def test_refund_of_an_unpaid_order_is_refused():
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("database_route")  # straight, then through PgBouncer
 def test_concurrent_refunds_never_exceed_what_was_paid():
     order, _ = paid_bank_transfer_order()
     threads_count = 6

@@ -10,6 +10,7 @@ from shop.models import Cart, CartItem
 from tests.factories import ProductFactory, UserFactory
 
 THREADS = 6
+pytestmark = pytest.mark.usefixtures("database_route")  # straight, then through PgBouncer
 
 
 def _run_together(target, count: int) -> list[BaseException]:

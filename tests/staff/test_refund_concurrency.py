@@ -11,7 +11,10 @@ from orders.models import Order
 from orders.services import staff
 from tests.staff.conftest import paid_order
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("database_route"),  # straight, then through PgBouncer
+]
 
 
 def refund_together(order_id: int, actors, amount: Decimal) -> list[str]:

@@ -16,8 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 from django.db import connections
-from rest_framework.authtoken.models import Token
 
+from accounts.tokens import issue_token
 from inventory.models import InventoryLock
 from orders.models import Order, OrderEvent
 from payments.models import Payment, WebhookEvent
@@ -68,8 +68,7 @@ def customer_with_cart(lines):
     customer = UserFactory.create()
     fill_cart(customer, lines)
     address = AddressFactory.create(customer=customer)
-    token = Token.objects.create(user=customer)
-    return {"Authorization": f"Token {token.key}"}, address.pk
+    return {"Authorization": f"Token {issue_token(customer).token}"}, address.pk
 
 
 def checkout(server: AppServer, headers, address_id, *, key: str, method="bank_transfer"):

@@ -16,7 +16,7 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from knox.models import AuthToken
 
-from config.admin_lists import RefuseNulInFiltersMixin
+from core.admin_lists import RefuseNulInFiltersMixin
 
 LIBRARY_ADMINS = (
     "knox.admin",

@@ -1,7 +1,7 @@
 """Refusals of the accounts app (sign-in, passwords, verification, erasure); codes in
 docs/api-errors.md."""
 
-from config.errors import DomainError
+from core.errors import DomainError
 
 
 class SecondFactorRequired(DomainError):

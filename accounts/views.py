@@ -26,7 +26,7 @@ from accounts.serializers import (
 )
 from accounts.services import register
 from accounts.throttles import AccountEmailThrottle, PasswordAttemptThrottle
-from config.api import COMMON_ERRORS, error_response
+from core.api import COMMON_ERRORS, error_response
 from observability.throttles import LoginThrottle
 from shop import services as shop_services
 from shop.throttles import AuthRateThrottle

@@ -72,7 +72,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "config.middleware.HealthProbeMiddleware",  # probes call by address, not the site's name
+    "observability.health.HealthProbeMiddleware",  # probes call by address, not the site's name
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",  # static files, before anything touches a session
     "csp.middleware.CSPMiddleware",
@@ -115,7 +115,11 @@ if DATABASE_URL:
             conn_health_checks=True,
         )
     }
-    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool(
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Django's backend plus reused cursors, numbered statements and batched writes for
+        # checkout's hot path (core/db/backends/postgresql, docs/performance.md).
+        DATABASES["default"]["ENGINE"] = "core.db.backends.postgresql"
+    if DATABASES["default"]["ENGINE"] == "core.db.backends.postgresql" and env_bool(
         "DB_PREPARED_STATEMENTS", True
     ):
         # Parameters bound by the server, and statements a connection runs five times kept
@@ -174,7 +178,7 @@ REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "config.cache.RedisCache",
+            "BACKEND": "core.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "shop"),
             "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
@@ -212,13 +216,13 @@ REST_FRAMEWORK = {
         "accounts.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_RENDERER_CLASSES": ["config.renderers.JSONRenderer"]
+    "DEFAULT_RENDERER_CLASSES": ["core.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
-    "DEFAULT_PARSER_CLASSES": ["config.parsers.JSONParser"],
-    "DEFAULT_PAGINATION_CLASS": "config.api.StandardPagination",
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "core.api.StandardPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "config.api.exception_handler",
+    "EXCEPTION_HANDLER": "core.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 

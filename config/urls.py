@@ -3,14 +3,14 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from config import views
+from observability import health
 from observability import views as observability_views
 from ops.dashboard import staff_dashboard
 from payments import views as payment_views
 
 urlpatterns = [
-    path("healthz", views.healthz, name="healthz"),
-    path("readyz", views.readyz, name="readyz"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("metrics", observability_views.metrics_view, name="metrics"),
     path("admin/dashboard/", staff_dashboard, name="staff-dashboard"),
     path("admin/two-factor/", include("accounts.admin_urls")),
@@ -38,7 +38,7 @@ if settings.DEBUG:
         )
     ]
 
-handler400 = "config.views.json_bad_request"
-handler403 = "config.views.json_permission_denied"
-handler404 = "config.views.json_not_found"
-handler500 = "config.views.json_server_error"
+handler400 = "core.error_pages.json_bad_request"
+handler403 = "core.error_pages.json_permission_denied"
+handler404 = "core.error_pages.json_not_found"
+handler500 = "core.error_pages.json_server_error"

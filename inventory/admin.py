@@ -19,8 +19,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from config.admin_lists import RefuseNulInFiltersMixin
-from config.errors import DomainError
+from core.admin_lists import RefuseNulInFiltersMixin
+from core.errors import DomainError
 from inventory.adjustments import adjust_stock, create_product
 from inventory.admin_forms import StockAdjustmentForm
 from inventory.errors import StockChanged

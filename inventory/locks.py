@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from functools import cache, lru_cache
+from typing import Any
 
 from django.db import connection
 
-from config import sql
+from core import sql
 from inventory.models import InventoryLock, StockHold
 from shop.models import Product
 
@@ -51,7 +52,7 @@ def lock_products(product_ids: Iterable[int]) -> dict[int, LockedProduct]:
     if not ids:
         return {}
     query = _lock_sql(len(ids), connection.features.has_select_for_update)
-    return {row[0]: LockedProduct(*row) for row in sql.fetch_all(query, ids)}
+    return {row.id: _locked(row) for row in sql.records(query, ids)}
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,7 @@ def _lock_and_hold_sql() -> str:
             ORDER BY w.product_id
             RETURNING 1
         )
-        SELECT l.*, b.bound, (SELECT count(*) FROM held) > 0
+        SELECT l.*, b.bound AS bound, (SELECT count(*) FROM held) > 0 AS held
         FROM locked l JOIN bounds b ON b.product_id = l.{product_id}
         ORDER BY l.{product_id}
     """  # noqa: S608
@@ -119,11 +120,17 @@ def lock_and_hold(
     and the caller takes the exact path.
     """
     ids = sorted(wanted)
-    rows = sql.fetch_all(
+    rows = sql.records(
         _lock_and_hold_sql(), [ids, [wanted[pid] for pid in ids], owner, expires_at, now]
     )
     return LockedAndBounded(
-        products={row[0]: LockedProduct(*row[:7]) for row in rows},
-        bounds={row[0]: row[7] for row in rows},
-        held=bool(rows) and rows[0][8],
+        products={row.id: _locked(row) for row in rows},
+        bounds={row.id: row.bound for row in rows},
+        held=bool(rows) and rows[0].held,
+    )
+
+
+def _locked(row: Any) -> LockedProduct:
+    return LockedProduct(
+        row.id, row.sku, row.name, row.stock, row.price, row.currency, row.is_active
     )

@@ -1,14 +1,17 @@
 """Availability reads: available = stock - units held by unexpired locks."""
 
 from collections.abc import Iterable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
 
+from django.db import connection
 from django.db.models import F, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
-from config import sql
-from inventory.models import InventoryLock, active_lock_q
+from inventory.models import InventoryLock, StockHold, active_lock_q
 from shop.models import Product
 
 
@@ -47,14 +50,51 @@ def get_available_stock(product_id: int) -> int:
     return get_available_stocks([product_id]).get(product_id, 0)
 
 
-def active_held_sql(product_id_column: str) -> str:
-    """SQL for "units held by active locks of the product in ``product_id_column``", for a
-    hand-written query: the twin of ``active_lock_q``, with one parameter (now)."""
-    lock, expires = InventoryLock, "l." + sql.column(InventoryLock, "expires_at")
-    return (
-        f"(SELECT COALESCE(SUM(l.{sql.column(lock, 'quantity')}), 0) "  # noqa: S608 (names)
-        f"FROM {sql.table(lock)} l WHERE l.{sql.column(lock, 'product')} = {product_id_column} "
-        f"AND ({expires} IS NULL OR {expires} > %s))"
+# --- SQL for other apps' hand-written reads (checkout's cart read) -----------------------------
+_PRODUCT = "__product_id__"  # where the caller's product id column goes
+
+
+@cache
+def _held_by_active_locks(vendor: str) -> str:
+    # ``active_lock_q`` compiled: the one definition of an active lock, also in hand-written SQL.
+    placeholder_now = datetime(2000, 1, 1, tzinfo=UTC)
+    the_product = RawSQL(_PRODUCT, ())  # noqa: S611 - a constant marker, no input
+    held = (
+        InventoryLock.objects.filter(active_lock_q(placeholder_now), product_id=the_product)
+        .order_by()
+        .values("product")
+        .annotate(held=Sum("quantity"))
+        .values("held")
+    )
+    statement, _now = held.query.sql_with_params()
+    return f"COALESCE(({statement}), 0)"
+
+
+def held_by_active_locks_sql(product_id_sql: str) -> str:
+    """SQL for the units held by active locks of the product ``product_id_sql`` names (one
+    parameter: now). Compiled from ``active_lock_q``, so it cannot drift from the ORM's reads."""
+    return _held_by_active_locks(connection.vendor).replace(_PRODUCT, product_id_sql)
+
+
+@dataclass(frozen=True)
+class HoldBoundSQL:
+    join: str  # a LEFT JOIN to add to the caller's FROM
+    units: str  # the bound's units (0 when the product has none yet)
+
+
+def hold_bound_sql(product_id_sql: str, alias: str = "hold") -> HoldBoundSQL:
+    """The hold bound of the product ``product_id_sql`` names, for a hand-written read: an
+    upper bound of the units its locks hold (``StockHold``), so stock minus it is a lower
+    bound of the units free, read without a lock."""
+    quote = connection.ops.quote_name
+    table, product, quantity = (
+        quote(StockHold._meta.db_table),
+        quote(StockHold._meta.get_field("product").column),
+        quote(StockHold._meta.get_field("quantity").column),
+    )
+    return HoldBoundSQL(
+        join=f"LEFT JOIN {table} {alias} ON {alias}.{product} = {product_id_sql}",
+        units=f"COALESCE({alias}.{quantity}, 0)",
     )
 
 

@@ -29,8 +29,8 @@ from django.db.models import Case, F, Value, When
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from config import sql
-from config.transactions import joined_transaction
+from core import sql
+from core.transactions import joined_transaction
 from inventory.errors import InsufficientStock, ProductNotFound
 from inventory.ledger import apply_stock_change
 from inventory.locks import (

@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.template import TemplateDoesNotExist, TemplateSyntaxError
 from django.utils.html import format_html
 
-from config.admin_lists import RefuseNulInFiltersMixin
+from core.admin_lists import RefuseNulInFiltersMixin
 from notifications import services
 from notifications.events import without_secrets
 from notifications.models import Notification

@@ -1,6 +1,6 @@
 """Refusals of the notifications app, with stable codes."""
 
-from config.errors import DomainError
+from core.errors import DomainError
 
 
 class UnknownNotificationEvent(DomainError):

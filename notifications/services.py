@@ -19,9 +19,9 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from config import sql
-from config.coalesce import Coalesced
-from config.transactions import joined_transaction
+from core import sql
+from core.coalesce import Coalesced
+from core.transactions import joined_transaction
 from notifications.delivery import DispatchReport, dispatch_due
 from notifications.events import EVENTS, Audience, EventSpec
 from notifications.exceptions import (

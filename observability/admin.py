@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from config.admin_lists import RefuseNulInFiltersMixin
+from core.admin_lists import RefuseNulInFiltersMixin
 from observability.models import AuditEvent
 
 

@@ -30,7 +30,7 @@ from django.core.cache.backends.redis import RedisCache
 from django.utils import timezone
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 
-from config.coalesce import Coalesced
+from core.coalesce import Coalesced
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """DRF throttles on the shared Redis limiter, one per abuse limit, each with its fail mode.
 
 Over the limit a view answers 429 ``throttled`` with ``Retry-After`` (DRF's Throttled,
-rendered by ``config.api``). When Redis cannot be reached:
+rendered by ``core.api``). When Redis cannot be reached:
 
 - fail OPEN (request allowed, warning logged): webhooks — a dropped payment notification costs
   more than a flood; the signature check still guards them — and checkout, paying, verifying
@@ -26,8 +26,8 @@ from django.utils.crypto import salted_hmac
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
-from config.api import error_body
-from config.errors import DomainError
+from core.api import error_body
+from core.errors import DomainError
 from observability import metrics
 from observability.client_ip import client_ip
 from observability.ratelimit import LimiterUnavailable, RateLimiter, default_limiter, parse_rate

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
-from config.api import error_body
+from core.api import error_body
 from observability.client_ip import address_in, client_ip
 from observability.metrics import render_metrics
 

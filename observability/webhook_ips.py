@@ -18,8 +18,8 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from rest_framework.permissions import BasePermission
 
-from config.api import error_body
-from config.errors import DomainError
+from core.api import error_body
+from core.errors import DomainError
 from observability.client_ip import address_in, client_ip
 
 logger = logging.getLogger(__name__)

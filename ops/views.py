@@ -7,7 +7,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from config.api import error_body
+from core.api import error_body
 from ops.cleanup import run_cleanup
 
 _BEARER = "bearer "

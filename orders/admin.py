@@ -18,8 +18,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html_join
 
-from config.admin_lists import RefuseNulInFiltersMixin
-from config.errors import DomainError
+from core.admin_lists import RefuseNulInFiltersMixin
+from core.errors import DomainError
 from observability.throttles import StaffThrottle, throttle_view
 from orders import admin_forms
 from orders import permissions as perms

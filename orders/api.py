@@ -9,11 +9,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import COMMON_ERRORS, StandardPagination, error_response
-from config.errors import DomainError
+from core.api import COMMON_ERRORS, StandardPagination, error_response
+from core.errors import DomainError
 from observability.metrics import CHECKOUTS, bounded_label
 from observability.throttles import CheckoutThrottle
 from orders import idempotency
+from orders.checkout import CheckoutRequest, PlacedOrder
+from orders.checkout_requests import place_order_once
+from orders.payment_methods import payment_method_or_none
 from orders.selectors import order_get_for_customer, orders_for_customer
 from orders.serializers import (
     CancelInputSerializer,
@@ -23,8 +26,7 @@ from orders.serializers import (
     OrderOutputSerializer,
     OrderSummarySerializer,
 )
-from orders.services import cancel_order, place_order_once
-from orders.services.checkout import PlacedOrder
+from orders.services import cancel_order
 from orders.states import ActorType, OrderState
 from shop.permissions import VerifiedEmailWhenRequired
 
@@ -94,29 +96,40 @@ class CheckoutApi(APIView):
         data = CheckoutInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         params = data.validated_data
-        outcome = place_order_once(
-            customer=request.user,
+        answer = place_order_once(
+            CheckoutRequest(
+                customer=request.user,
+                payment_method=params["payment_method"],
+                address_id=params.get("address_id"),
+                new_address=params.get("address"),
+                save_address=params["save_address"],
+                expected_total=params.get("expected_total"),
+                note=params["note"],
+            ),
             key=key,
             fingerprint=idempotency.fingerprint(request.data),
             render=render_placed_order,
-            payment_method=params["payment_method"],
-            address_id=params.get("address_id"),
-            new_address=params.get("address"),
-            save_address=params["save_address"],
-            expected_total=params.get("expected_total"),
-            note=params["note"],
         )
-        if isinstance(outcome, idempotency.Replay):
-            return Response(
-                outcome.body, status=outcome.status, headers={"Idempotent-Replayed": "true"}
-            )
-        body = outcome.body
-        start = outcome.placed.payment_method.start_after_commit
-        if start is not None:
-            # Gateways: the payment intent is created after commit, outside any transaction.
-            body["payment"] = idempotency.as_json(start(outcome.placed.order))
-            idempotency.update_response(customer=request.user, key=key, body=body)
+        if answer.replayed:
+            body = with_current_payment(answer.body)
+            return Response(body, status=answer.status, headers={"Idempotent-Replayed": "true"})
+        body, placed = answer.body, answer.placed
+        start = placed.payment_method.start_after_commit if placed else None
+        if placed is not None and start is not None:
+            # Gateways: the payment is opened after commit, outside any transaction; the
+            # stored answer keeps the instructions (a replay shows the payment as it is then).
+            body = {**body, "payment": idempotency.as_json(start(placed.order))}
         return Response(body, status=status.HTTP_201_CREATED)
+
+
+def with_current_payment(body: dict[str, Any]) -> dict[str, Any]:
+    """A replayed checkout answer with its payment as it is now (the stored one was written
+    before a gateway opened the payment)."""
+    method = payment_method_or_none(str(body.get("payment_method", "")))
+    if method is None or method.current_payment is None:
+        return body
+    payment = method.current_payment(int(body["id"]))
+    return body if payment is None else {**body, "payment": payment}
 
 
 class OrderListApi(APIView):

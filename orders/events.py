@@ -3,7 +3,7 @@
 from collections.abc import Iterable
 from typing import Any
 
-from config import sql
+from core import sql
 from orders.models import Order, OrderEvent, OrderItem
 from orders.states import ActorType
 
@@ -23,8 +23,8 @@ def record_event(
     """Append one event and queue the messages it calls for, in the caller's transaction.
 
     ``items`` saves a query when the caller already holds the order's items (checkout), and
-    ``event_id`` (drawn with ``config.sql.next_id_sql``) lets the INSERT wait in a
-    ``combined_writes()`` block.
+    ``event_id`` (drawn with ``core.sql.next_id_sql``) lets the INSERT wait in a
+    ``core.sql.write_batch()``.
     """
     from orders.notify import notify_order_event
 

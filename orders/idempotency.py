@@ -1,13 +1,15 @@
-"""Idempotency-Key handling for checkout, as Stripe and the IETF draft describe it.
+"""Idempotency-Key handling, as Stripe and the IETF draft describe it; it wraps the work it
+guards (checkout: ``orders.checkout_requests``) and does not run through it.
 
-Checkout reads the key's row first (``lookup`` + ``settle``, with its cart read): a stored
-response replays, another body is refused, whatever the cart holds now. A request that goes on
-writes the key's row, completed with its response, in the same transaction (and the same
-statement on PostgreSQL) as the order: "order exists" and "key completed" commit together, and
-a request that fails leaves no row, so the client may retry with the same key. While that
-transaction runs it holds a transaction-level advisory lock on the key: a second request with
-the key fails to take it and answers 409 ``request_in_progress`` at once instead of waiting on
-the first one's row. The unique (customer, scope, key) constraint still decides every race.
+A request ``claim``s the key and ``complete``s it with its answer in the transaction that does
+the work (on PostgreSQL both go out with the work's own writes): "order exists" and "key
+completed" commit together, and a request that fails leaves no row, so the client may retry
+with the same key. A claim that fails (``KeyTaken``) rolls the work back, and ``answer_taken``
+says what to answer: the stored response (whatever the cart holds now), 422 for another body.
+While that transaction runs it holds a transaction-level advisory lock on the key: a second
+request with the key fails to take it and answers 409 ``request_in_progress`` at once instead
+of waiting on the first one's row. The unique (customer, scope, key) constraint still decides
+every race.
 """
 
 import hashlib
@@ -22,7 +24,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
 
-from config import sql
+from core import sql
 from orders.errors import (
     IdempotencyKeyInvalid,
     IdempotencyKeyRequired,
@@ -33,8 +35,8 @@ from orders.models import IdempotencyKey, Order
 
 CHECKOUT = "checkout"  # the scope of checkout's keys
 KEY_LIFETIME = timedelta(hours=24)
-# Rows in_progress were written by the earlier version's claim (a rolling deploy may still
-# have such processes); one older than this is from a process that died mid-request.
+# A row is in progress only inside the claiming transaction; one committed in progress was
+# written by an earlier version (a rolling deploy) and, older than this, by a process that died.
 ABANDONED_AFTER = timedelta(minutes=5)
 _VISIBLE_ASCII = re.compile(r"[\x21-\x7e]+")
 KEY_MAX_LENGTH = IdempotencyKey._meta.get_field("key").max_length
@@ -82,59 +84,12 @@ _LOOKUP_FIELDS = ("id", "fingerprint", "status", "created_at", "response_status"
 @cache
 def _lookup_sql() -> str:
     model = IdempotencyKey
+    selected = ", ".join(f"{sql.column(model, name)} AS {name}" for name in _LOOKUP_FIELDS)
     return (
-        f"SELECT {sql.columns(model, _LOOKUP_FIELDS)} FROM {sql.table(model)} "  # noqa: S608
+        f"SELECT {selected} FROM {sql.table(model)} "  # noqa: S608
         f"WHERE {sql.column(model, 'customer')} = %s AND {sql.column(model, 'scope')} = %s "
         f"AND {sql.column(model, 'key')} = %s"
     )
-
-
-def lookup(*, customer: Any, key: str, scope: str = CHECKOUT) -> tuple[str, list[Any]]:
-    """The read of the key's row, as a statement and its parameters: its rows go to
-    ``settle``."""
-    return _lookup_sql(), [customer.pk, scope, key]
-
-
-LOOKUP_WIDTH = len(_LOOKUP_FIELDS)  # columns of a ``lookup`` row
-
-
-def joined_lookup_sql(alias: str, customer_sql: str) -> tuple[str, str]:
-    """``lookup`` folded into another read: its ``LOOKUP_WIDTH`` columns to select (last) and
-    the LEFT JOIN to add, on the customer column ``customer_sql``; the join takes the scope
-    and the key as parameters. At most one row joins: (customer, scope, key) is unique."""
-    model = IdempotencyKey
-    columns = ", ".join(f"{alias}.{sql.column(model, name)}" for name in _LOOKUP_FIELDS)
-    join = (
-        f"LEFT JOIN {sql.table(model)} {alias} "
-        f"ON {alias}.{sql.column(model, 'customer')} = {customer_sql} "
-        f"AND {alias}.{sql.column(model, 'scope')} = %s AND {alias}.{sql.column(model, 'key')} = %s"
-    )
-    return columns, join
-
-
-def settle(rows: list[tuple], *, fingerprint: str, now: datetime) -> Replay | None:
-    """What a request must answer given its key's row as ``lookup`` read it: the stored
-    response to replay, or None when the key is free (never used, or its row had expired or
-    was abandoned and is now deleted) and the request may go on.
-
-    Raises ``IdempotencyKeyReused`` (another body) or ``RequestInProgress``."""
-    if not rows:
-        return None
-    pk, stored_fingerprint, status, created_at, response_status, response_body = rows[0]
-    created_at = sql.datetime_from_db(created_at)
-    expired = created_at <= now - KEY_LIFETIME
-    abandoned = status == IdempotencyKey.Status.IN_PROGRESS and created_at <= now - ABANDONED_AFTER
-    if expired or abandoned:
-        IdempotencyKey.objects.filter(pk=pk, status=status, created_at=created_at).delete()
-        return None
-    if stored_fingerprint != fingerprint:
-        raise IdempotencyKeyReused()
-    if status == IdempotencyKey.Status.IN_PROGRESS:
-        raise RequestInProgress()
-    body = IdempotencyKey._meta.get_field("response_body").from_db_value(
-        response_body, None, connection
-    )
-    return Replay(status=response_status or 200, body=body or {})
 
 
 class KeyTaken(Exception):
@@ -142,57 +97,79 @@ class KeyTaken(Exception):
     The caller's transaction must roll back; ``answer_taken`` then tells what to answer."""
 
 
-def record_response(
-    *,
-    customer: Any,
-    key: str,
-    fingerprint: str,
-    status: int,
-    body: Any,
-    order: Order | None,
-    now: datetime,
-    scope: str = CHECKOUT,
-) -> None:
-    """Write the key's row, completed with the response, inside the transaction that did the
-    work (the write may travel with the others of a ``sql.combined_writes()`` block).
-
-    Raises ``KeyTaken`` when it writes nothing, at the write or at the end of the block."""
-    response_body = IdempotencyKey._meta.get_field("response_body")
+def claim(*, customer: Any, key: str, fingerprint: str, now: datetime, scope: str = CHECKOUT
+          ) -> None:  # fmt: skip
+    """Claim the key for the work the caller's transaction is about to do: its row, written
+    ``in_progress`` in that transaction (held in a ``sql.write_batch()``: it goes out with the
+    work's own writes, ahead of them). While the transaction runs it holds a transaction-level
+    advisory lock on the key: a second request with the key fails to take it and is told at
+    once (``KeyTaken``: 409 ``request_in_progress``) instead of waiting on the first one's row,
+    and it learns that before anything else of its own can fail. ``complete`` fills the
+    answer in before the commit, so no other request ever sees the row in progress."""
     values = [
-        customer.pk, scope, key, fingerprint, IdempotencyKey.Status.COMPLETED, status,
-        response_body.get_db_prep_save(body, connection),
-        order.pk if order is not None else None,
+        customer.pk, scope, key, fingerprint, IdempotencyKey.Status.IN_PROGRESS,
         connection.ops.adapt_datetimefield_value(now),  # as the ORM stores created_at
     ]  # fmt: skip
     if connection.vendor == "postgresql":
         values.append(f"{customer.pk}:{scope}:{key}")  # the advisory lock's name
-    sql.execute(_record_sql(connection.vendor), values, may_wait=True, check=_written)
+    sql.execute(_claim_sql(connection.vendor), values, deferrable=True, check=_written)
 
 
-_RECORD_FIELDS = (
-    "customer", "scope", "key", "fingerprint", "status", "response_status", "response_body",
-    "order", "created_at",
-)  # fmt: skip
+def complete(
+    *,
+    customer: Any,
+    key: str,
+    status: int,
+    body: Any,
+    order: Order | None,
+    scope: str = CHECKOUT,
+) -> None:
+    """Store the answer on the claimed key's row, in the same transaction (held, like
+    ``claim``)."""
+    model = IdempotencyKey
+    response_body = model._meta.get_field("response_body")
+    values = [
+        IdempotencyKey.Status.COMPLETED, status,
+        response_body.get_db_prep_save(body, connection),
+        order.pk if order is not None else None,
+        customer.pk, scope, key,
+    ]  # fmt: skip
+    sql.execute(_complete_sql(), values, deferrable=True, check=_written)
+
+
+_CLAIM_FIELDS = ("customer", "scope", "key", "fingerprint", "status", "created_at")
 
 
 @cache
-def _record_sql(vendor: str) -> str:
+def _claim_sql(vendor: str) -> str:
     model = IdempotencyKey
-    columns = sql.columns(model, _RECORD_FIELDS)
+    columns = sql.columns(model, _CLAIM_FIELDS)
     conflict = f"ON CONFLICT ({sql.columns(model, ['customer', 'scope', 'key'])}) DO NOTHING"
     if vendor != "postgresql":
         # SQLite: its IMMEDIATE transactions already run one writer at a time.
-        placeholders = ", ".join(["%s"] * len(_RECORD_FIELDS))
+        placeholders = ", ".join(["%s"] * len(_CLAIM_FIELDS))
         values = f"VALUES ({placeholders})"
         return f"INSERT INTO {sql.table(model)} ({columns}) {values} {conflict}"
     # Typed placeholders: in a SELECT list PostgreSQL would take them for text.
     typed = ", ".join(
-        f"%s::{model._meta.get_field(name).db_type(connection)}" for name in _RECORD_FIELDS
+        f"%s::{model._meta.get_field(name).db_type(connection)}" for name in _CLAIM_FIELDS
     )
-    # Held until the transaction ends; a second request with the key gets false, not a wait.
     locked = "pg_try_advisory_xact_lock(hashtextextended(%s, 0))"
-    values = f"SELECT {typed} WHERE {locked}"
-    return f"INSERT INTO {sql.table(model)} ({columns}) {values} {conflict}"
+    return f"INSERT INTO {sql.table(model)} ({columns}) SELECT {typed} WHERE {locked} {conflict}"
+
+
+@cache
+def _complete_sql() -> str:
+    model = IdempotencyKey
+    assignments = ", ".join(
+        f"{sql.column(model, name)} = %s"
+        for name in ("status", "response_status", "response_body", "order")
+    )
+    return (
+        f"UPDATE {sql.table(model)} SET {assignments} "  # noqa: S608 (names only)
+        f"WHERE {sql.column(model, 'customer')} = %s AND {sql.column(model, 'scope')} = %s "
+        f"AND {sql.column(model, 'key')} = %s"
+    )
 
 
 def _written(rows: int) -> None:
@@ -200,24 +177,42 @@ def _written(rows: int) -> None:
         raise KeyTaken()
 
 
+def stored_answer(
+    *, customer: Any, key: str, fingerprint: str, now: datetime, scope: str = CHECKOUT
+) -> Replay | None:
+    """The answer stored with ``key``, if a request with it was answered; None when the key is
+    free (never used, expired, or its request is still running: then the caller's own
+    answer stands). Raises ``IdempotencyKeyReused`` if it came with another body."""
+    try:
+        return answer_taken(customer=customer, key=key, fingerprint=fingerprint, now=now,
+                            scope=scope)  # fmt: skip
+    except RequestInProgress:
+        return None
+
+
 def answer_taken(
     *, customer: Any, key: str, fingerprint: str, now: datetime, scope: str = CHECKOUT
-) -> Replay:
-    """After ``KeyTaken`` (and the rollback): the stored response, if the other request has
-    finished. Raises ``RequestInProgress`` while it runs, ``IdempotencyKeyReused`` if it
-    came with another body."""
-    replay = settle(sql.fetch_all(*lookup(customer=customer, key=key, scope=scope)),
-                    fingerprint=fingerprint, now=now)  # fmt: skip
-    if replay is None:  # nothing committed: the other request is still running
+) -> Replay | None:
+    """After ``KeyTaken`` (and the rollback): the stored answer of the request that took the
+    key; None when its row had expired or been abandoned (it is deleted now: the key is free
+    again). Raises ``RequestInProgress`` while that request runs (its row is not committed),
+    ``IdempotencyKeyReused`` if it came with another body."""
+    row = sql.record(_lookup_sql(), [customer.pk, scope, key])
+    if row is None:
         raise RequestInProgress()
-    return replay
-
-
-def update_response(*, customer: Any, key: str, body: Any, scope: str = CHECKOUT) -> None:
-    """Replace the stored response of a completed key (checkout adds the gateway's answer)."""
-    IdempotencyKey.objects.filter(customer=customer, scope=scope, key=key).update(
-        response_body=body
+    created_at = sql.datetime_from_db(row.created_at)
+    in_progress = row.status == IdempotencyKey.Status.IN_PROGRESS
+    if created_at <= now - KEY_LIFETIME or (in_progress and created_at <= now - ABANDONED_AFTER):
+        IdempotencyKey.objects.filter(pk=row.id, status=row.status, created_at=created_at).delete()
+        return None
+    if row.fingerprint != fingerprint:
+        raise IdempotencyKeyReused()
+    if in_progress:
+        raise RequestInProgress()
+    body = IdempotencyKey._meta.get_field("response_body").from_db_value(
+        row.response_body, None, connection
     )
+    return Replay(status=row.response_status or 200, body=body or {})
 
 
 def purge_expired_keys(*, now: datetime | None = None, batch_size: int = 5000) -> int:

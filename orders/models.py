@@ -8,6 +8,7 @@ from django_fsm import GET_STATE, ConcurrentTransitionMixin, FSMField, transitio
 
 from orders.states import DISPUTABLE_STATES, UNPAID_STATES, ActorType, OrderState, PaymentStatus
 from shop.models import Product, currency_code_validator
+from shop.pricing import AdjustmentKind
 
 S = OrderState
 MONEY = {"max_digits": 12, "decimal_places": 2}
@@ -267,6 +268,32 @@ class OrderItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} x {self.sku}"
+
+
+class OrderAdjustment(models.Model):
+    """An amount of the order that its lines do not explain, as priced at checkout
+    (``shop.pricing``): a shipping fee, a discount… ``Order.shipping`` and ``Order.discount`` are
+    the sums of the charges and the reductions."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="adjustments")
+    kind = models.CharField(max_length=32, choices=AdjustmentKind.choices)
+    label = models.CharField(max_length=200)
+    code = models.CharField(max_length=64, blank=True)
+    amount = models.DecimalField(**MONEY, help_text="Positive; its kind says on which side.")
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0), name="order_adjustment_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=AdjustmentKind.values), name="order_adjustment_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount}"
 
 
 class AppendOnlyError(Exception):

@@ -55,6 +55,9 @@ class PaymentMethod:
     # (order id) -> None: close the gateway's open payment pages of an unpaid order that was
     # cancelled or expired; runs after commit, outside any transaction, and never raises.
     close_attempts_after_commit: Callable[[int], None] | None = None
+    # (order id) -> the "payment" object of the order's latest open payment, None when there
+    # is none (a replayed checkout answer shows the payment as it is then).
+    current_payment: Callable[[int], dict[str, Any] | None] | None = None
     # () -> whether this deployment can take the method at all (the dev-only dummy gateway
     # only with DEBUG on); one that cannot is refused like a method that is not allowed.
     is_available: Callable[[], bool] = lambda: True
@@ -86,6 +89,9 @@ _REGISTRY: dict[str, PaymentMethod] = {}
 
 
 def register_payment_method(method: PaymentMethod) -> None:
+    if method.start_after_commit is not None and method.current_payment is None:
+        # A replayed checkout answer must show the payment that was opened after the commit.
+        raise ValueError(f"{method.code}: start_after_commit needs current_payment")
     _REGISTRY[method.code] = method
 
 

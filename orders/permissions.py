@@ -13,7 +13,7 @@ Superusers have every permission.
 
 from typing import Any
 
-from config.errors import DomainError
+from core.errors import DomainError
 
 VIEW = "orders.view_order"
 FULFIL = "orders.fulfil_order"

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.db.models import Count, Prefetch, QuerySet
 
-from config.errors import NotFound
+from core.errors import NotFound
 from orders.models import Order, OrderEvent
 
 

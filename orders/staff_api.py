@@ -13,8 +13,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import COMMON_ERRORS, StandardPagination, error_body, error_response
-from config.errors import NotFound
+from core.api import COMMON_ERRORS, StandardPagination, error_body, error_response
+from core.errors import NotFound
 from observability.throttles import StaffThrottle
 from orders import idempotency
 from orders import permissions as perms

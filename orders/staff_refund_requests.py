@@ -17,8 +17,8 @@ from typing import Any
 
 from django.utils import timezone
 
-from config.api import error_body
-from config.errors import DomainError
+from core.api import error_body
+from core.errors import DomainError
 from orders import idempotency
 from orders.errors import IdempotencyKeyReused, RequestInProgress
 from orders.services import staff

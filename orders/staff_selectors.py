@@ -5,7 +5,7 @@ from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
 
-from config.errors import NotFound
+from core.errors import NotFound
 from orders.models import Order, OrderEvent
 
 

@@ -3,7 +3,7 @@
 from django.contrib import admin, messages
 from django.db.models import Q
 
-from config.admin_lists import RefuseNulInFiltersMixin
+from core.admin_lists import RefuseNulInFiltersMixin
 from payments import maintenance
 from payments.models import Dispute, Payment, Refund, WebhookEvent
 

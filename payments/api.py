@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import COMMON_ERRORS, error_response
+from core.api import COMMON_ERRORS, error_response
 from observability.metrics import WEBHOOK_EVENTS
 from observability.throttles import PaymentStartThrottle, PaymentVerifyThrottle, WebhookThrottle
 from observability.webhook_ips import WebhookSourceAllowed

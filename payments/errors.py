@@ -1,6 +1,6 @@
 """Refusals of the payment services (provider errors live in payments.providers.errors)."""
 
-from config.errors import DomainError
+from core.errors import DomainError
 
 
 class WebhookPayloadTooLarge(DomainError):

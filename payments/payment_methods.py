@@ -41,6 +41,12 @@ def _close_attempts(order_id: int) -> None:
     close_open_attempts(order_id=order_id)
 
 
+def _current_payment(order_id: int) -> dict[str, Any] | None:
+    from payments.services import current_payment_object
+
+    return current_payment_object(order_id=order_id)
+
+
 def register() -> None:
     for code in GATEWAY_METHODS:
         register_payment_method(
@@ -52,6 +58,7 @@ def register() -> None:
                 instructions=_redirect_pending,
                 start_after_commit=_start,
                 close_attempts_after_commit=_close_attempts,
+                current_payment=_current_payment,
                 is_available=partial(provider_available, code),
             )
         )

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.forms.fields import InvalidJSONInput
 from django.http import HttpRequest
 
-from config.admin_lists import RefuseNulInFiltersMixin
+from core.admin_lists import RefuseNulInFiltersMixin
 from shop import platform_settings
 from shop.models import Address, Cart, CartItem, PlatformSetting, User
 from shop.phones import is_supported_country, normalize_phone

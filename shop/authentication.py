@@ -15,7 +15,7 @@ from knox.crypto import hash_token
 from knox.models import AuthToken
 from rest_framework import authentication, exceptions
 
-from config import sql
+from core import sql
 from shop.models import User
 
 _TOKEN_FIELDS = ["digest", "token_key", "user_id", "created", "expiry"]
@@ -29,12 +29,14 @@ def _user_fields() -> list[str]:
 @cache
 def _token_user_sql() -> str:
     user_columns = ", ".join(
-        "u." + connection.ops.quote_name(field.column) for field in User._meta.concrete_fields
+        f"u.{connection.ops.quote_name(field.column)} AS user_{field.attname}"
+        for field in User._meta.concrete_fields
     )
     token = sql.table(AuthToken)
     return (
-        f"SELECT t.{sql.column(AuthToken, 'token_key')}, "  # noqa: S608 (names only)
-        f"t.{sql.column(AuthToken, 'created')}, t.{sql.column(AuthToken, 'expiry')}, "
+        f"SELECT t.{sql.column(AuthToken, 'token_key')} AS token_key, "  # noqa: S608 (names)
+        f"t.{sql.column(AuthToken, 'created')} AS created, "
+        f"t.{sql.column(AuthToken, 'expiry')} AS expiry, "
         f"{user_columns} FROM {token} t JOIN {sql.table(User)} u "
         f"ON u.{sql.column(User, 'id')} = t.{sql.column(AuthToken, 'user')} "
         f"WHERE t.{sql.column(AuthToken, 'digest')} = %s"
@@ -51,18 +53,18 @@ class TokenAuthentication(authentication.TokenAuthentication):
 
     def authenticate_credentials(self, key: str) -> tuple[User, AuthToken]:
         digest = hash_token(key)
-        row = sql.fetch_one(_token_user_sql(), [digest])
+        row = sql.record(_token_user_sql(), [digest])
         if row is None:
             raise exceptions.AuthenticationFailed(_("Invalid token."))
-        token_key, created, expiry, *user_values = row
-        created, expiry = sql.datetime_from_db(created), sql.datetime_from_db(expiry)
+        created, expiry = sql.datetime_from_db(row.created), sql.datetime_from_db(row.expiry)
         if expiry is not None and expiry <= timezone.now():
             raise exceptions.AuthenticationFailed(_("Invalid token."))
+        user_values = [getattr(row, f"user_{name}") for name in _user_fields()]
         user = User.from_db(connection.alias, _user_fields(), user_values)
         if not user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
         token = AuthToken.from_db(
-            connection.alias, _TOKEN_FIELDS, [digest, token_key, user.pk, created, expiry]
+            connection.alias, _TOKEN_FIELDS, [digest, row.token_key, user.pk, created, expiry]
         )
         token.user = user
         return user, token

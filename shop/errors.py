@@ -1,6 +1,6 @@
 """Refusals of the shop app (accounts, catalog, cart, addresses); codes in docs/api-errors.md."""
 
-from config.errors import Conflict, DomainError, InvalidInput, NotFound
+from core.errors import Conflict, DomainError, InvalidInput, NotFound
 
 
 class EmailTaken(Conflict):

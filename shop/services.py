@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
 from django.db import IntegrityError, transaction
 
-from config.errors import InvalidInput
+from core.errors import InvalidInput
 from shop.errors import (
     CurrencyMismatch,
     EmailTaken,

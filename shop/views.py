@@ -7,7 +7,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import COMMON_ERRORS, error_response
+from core.api import COMMON_ERRORS, error_response
 from shop import selectors, services
 from shop.serializers import (
     AddressInputSerializer,

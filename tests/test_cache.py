@@ -1,10 +1,10 @@
-"""config.cache.RedisCache: Django's Redis cache, keeping one redis-py client per pool."""
+"""core.cache.RedisCache: Django's Redis cache, keeping one redis-py client per pool."""
 
 from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 
-from config.cache import RedisCache
+from core.cache import RedisCache
 
 
 def test_the_configured_cache_is_ours_and_still_a_django_redis_cache():

@@ -1,7 +1,6 @@
 """Order operations. Import from here: ``from orders.services import mark_paid``."""
 
 from orders.services._base import lock_order
-from orders.services.checkout import PlacedOnce, PlacedOrder, place_order, place_order_once
 from orders.services.lifecycle import (
     PaymentMismatch,
     accept_cash_on_delivery,
@@ -36,8 +35,6 @@ from orders.services.refunds import (
 
 __all__ = [
     "PaymentMismatch",
-    "PlacedOnce",
-    "PlacedOrder",
     "accept_cash_on_delivery",
     "archivable_orders",
     "archive_finished_orders",
@@ -57,8 +54,6 @@ __all__ = [
     "mark_ready_for_shipment",
     "mark_shipped",
     "open_dispute",
-    "place_order",
-    "place_order_once",
     "record_cash_collected",
     "record_unapplied_refund",
     "refund_order",

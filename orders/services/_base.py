@@ -5,7 +5,7 @@ from typing import Any
 
 from django_fsm import can_proceed
 
-from config.errors import NotFound
+from core.errors import NotFound
 from orders.errors import InvalidTransition
 from orders.events import record_event
 from orders.models import Order, OrderItem

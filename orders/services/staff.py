@@ -22,7 +22,7 @@ from typing import Any
 from django.db import transaction
 from django_fsm import can_proceed
 
-from config.errors import DomainError, NotFound
+from core.errors import DomainError, NotFound
 from orders.errors import (
     OrderNotCancellable,
     ReasonRequired,

@@ -1,6 +1,6 @@
 """Typed failures of the payment gateways, rendered by the API like every other DomainError."""
 
-from config.errors import DomainError
+from core.errors import DomainError
 
 
 class PaymentError(DomainError):

@@ -13,6 +13,7 @@ from payments.services.refunds import (
 )
 from payments.services.start import (
     close_open_attempts,
+    current_payment_object,
     require_online_payment_method,
     start_payment,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "IssuedRefund",
     "apply_gateway_event",
     "close_open_attempts",
+    "current_payment_object",
     "enqueue",
     "event_from_verify",
     "issue_refund",

@@ -28,7 +28,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from config.errors import DomainError
+from core.errors import DomainError
 from orders import services as orders
 from orders.errors import IdempotencyKeyReused, RefundInvalid
 from orders.models import Order, OrderItem

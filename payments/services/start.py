@@ -19,7 +19,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from config.errors import DomainError
+from core.errors import DomainError
 from inventory import services as inventory
 from orders.models import Order
 from orders.services import lock_order
@@ -161,6 +161,17 @@ def payment_object(
         "currency": payment.currency,
         "reused": reused,
     }
+
+
+def current_payment_object(*, order_id: int) -> dict[str, Any] | None:
+    """The ``payment`` object of the order's latest attempt that opened a page, if any."""
+    payment = (
+        Payment.objects.filter(order_id=order_id)
+        .exclude(redirect_url="")
+        .order_by("-attempt")
+        .first()
+    )
+    return None if payment is None else payment_object(payment, redirect_url=payment.redirect_url)
 
 
 def close_open_attempts(*, order_id: int, keep: int | None = None) -> int:

@@ -27,7 +27,7 @@ from django.db import IntegrityError, InterfaceError, OperationalError, transact
 from django.db.models import F, Q
 from django.utils import timezone
 
-from config.errors import DomainError
+from core.errors import DomainError
 from observability.metrics import WEBHOOK_EVENTS, WEBHOOK_PROCESSING_LAG
 from payments.errors import PaymentNotFound
 from payments.models import Payment, WebhookEvent

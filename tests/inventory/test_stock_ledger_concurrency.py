@@ -4,7 +4,7 @@ from collections import Counter
 
 import pytest
 
-from config.errors import DomainError
+from core.errors import DomainError
 from inventory.adjustments import adjust_stock
 from inventory.models import StockMovement
 from orders.services import mark_paid

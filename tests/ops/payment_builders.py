@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from orders.services import place_order
+from orders.checkout import CheckoutRequest, place_order
 from payments.models import Payment, WebhookEvent
 from payments.services import receive_webhook, start_payment
 from tests.factories import AddressFactory, ProductFactory, UserFactory
@@ -18,7 +18,7 @@ def paystack_payment(*, minutes_ago: int = 60, product=None) -> Payment:
     customer = UserFactory()
     fill_cart(customer, [(product, 1)])
     address = AddressFactory(customer=customer)
-    placed = place_order(customer=customer, payment_method="paystack", address_id=address.pk)
+    placed = place_order(CheckoutRequest(customer, "paystack", address_id=address.pk))
     start_payment(order_id=placed.order.pk)
     payment = Payment.objects.get(order=placed.order)
     started = timezone.now() - timedelta(minutes=minutes_ago)

@@ -2,8 +2,7 @@
 
 from collections.abc import Iterable
 
-from orders.services import place_order
-from orders.services.checkout import PlacedOrder
+from orders.checkout import CheckoutRequest, PlacedOrder, place_order
 from shop.models import Cart, CartItem
 from tests.factories import AddressFactory
 
@@ -21,4 +20,4 @@ def fill_cart(customer, lines: Iterable[tuple[object, int]]) -> Cart:
 def place(customer, lines, *, payment_method: str = "bank_transfer") -> PlacedOrder:
     fill_cart(customer, lines)
     address = AddressFactory(customer=customer)
-    return place_order(customer=customer, payment_method=payment_method, address_id=address.pk)
+    return place_order(CheckoutRequest(customer, payment_method, address_id=address.pk))

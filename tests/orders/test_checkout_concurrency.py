@@ -121,7 +121,7 @@ def test_payment_racing_expiry_ends_in_exactly_one_outcome_per_order():
 
     from django.utils import timezone
 
-    from config.errors import DomainError
+    from core.errors import DomainError
     from orders import services
     from orders.models import OrderEvent
     from tests.orders.helpers import place
@@ -167,7 +167,7 @@ def test_expiry_sweep_racing_payments_never_both_wins_and_never_oversells():
 
     from django.utils import timezone
 
-    from config.errors import DomainError
+    from core.errors import DomainError
     from orders import services
     from orders.models import OrderEvent
     from tests.orders.helpers import place
@@ -320,37 +320,28 @@ def test_a_key_held_by_a_running_request_answers_in_progress_and_writes_nothing(
     assert checkout_call(client, address)() == (201, None, None)  # free once it ends
 
 
-def test_a_key_written_meanwhile_rolls_this_request_back_and_replays_the_other():
-    from orders.idempotency import Replay
+def test_a_key_committed_by_another_request_is_replayed_and_this_one_writes_nothing():
+    from orders.checkout import CheckoutRequest
+    from orders.checkout_requests import place_order_once
     from orders.models import IdempotencyKey
-    from orders.services import place_order_once
     from shop.models import CartItem
 
     product = ProductFactory(stock=5)
     _client, address = ready_customer([(product, 1)])
-
-    def render(placed):
-        # Inside this request's transaction, before its key row is written: another request
-        # with the key finishes first, on a connection of its own.
-        def finish_other():
-            try:
-                IdempotencyKey.objects.create(
-                    customer_id=address.customer_id, key="k-1", fingerprint="f",
-                    status="completed", response_status=201, response_body={"from": "other"},
-                )  # fmt: skip
-            finally:
-                connection.close()
-
-        other = threading.Thread(target=finish_other)
-        other.start()
-        other.join(timeout=30)
-        return {"from": "this"}
-
-    outcome = place_order_once(
-        customer=address.customer, key="k-1", fingerprint="f", render=render,
-        payment_method="bank_transfer", address_id=address.pk,
+    # Another request with the key finished on a connection of its own just before this one.
+    IdempotencyKey.objects.create(
+        customer_id=address.customer_id, key="k-1", fingerprint="f",
+        status="completed", response_status=201, response_body={"from": "other"},
     )  # fmt: skip
-    assert outcome == Replay(status=201, body={"from": "other"})
+
+    answer = place_order_once(
+        CheckoutRequest(address.customer, "bank_transfer", address_id=address.pk),
+        key="k-1",
+        fingerprint="f",
+        render=lambda placed: {"from": "this"},
+    )
+
+    assert (answer.status, answer.body, answer.replayed) == (201, {"from": "other"}, True)
     assert Order.objects.count() == 0
     assert InventoryLock.objects.count() == 0
     assert CartItem.objects.filter(cart__customer_id=address.customer_id).count() == 1

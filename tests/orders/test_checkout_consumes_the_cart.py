@@ -4,12 +4,13 @@ import threading
 from collections import Counter
 
 import pytest
+from django.db import connection
 
 from inventory.models import InventoryLock
 from inventory.selectors import get_available_stocks
 from notifications.models import Notification
+from orders.checkout import service as checkout_module
 from orders.models import IdempotencyKey, Order, OrderEvent
-from orders.services import checkout as checkout_module
 from shop.models import CartItem
 from tests.factories import ProductFactory
 from tests.orders.test_checkout_concurrency import checkout_call, ready_customer, run_at_once
@@ -17,14 +18,14 @@ from tests.orders.test_checkout_concurrency import checkout_call, ready_customer
 
 def read_then(monkeypatch, action):
     """Run ``action()`` after checkout read the cart and before it writes anything."""
-    prepare = checkout_module._prepare
+    build = checkout_module.build
 
-    def prepared_then_act(*args, **kwargs):
-        prepared = prepare(*args, **kwargs)
+    def built_then_act(*args, **kwargs):
+        built = build(*args, **kwargs)
         action()
-        return prepared
+        return built
 
-    monkeypatch.setattr(checkout_module, "_prepare", prepared_then_act)
+    monkeypatch.setattr(checkout_module, "build", built_then_act)
 
 
 def assert_nothing_written(customer_id, cart_lines_left: int):
@@ -44,11 +45,28 @@ def test_a_line_whose_quantity_changed_after_the_read_fails_the_checkout(monkeyp
     assert_nothing_written(address.customer_id, cart_lines_left=2)
 
 
-@pytest.mark.django_db
+def in_another_connection(action):
+    """Run ``action`` as another request would: its own connection, committed at once."""
+
+    def run():
+        try:
+            action()
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(timeout=30)
+
+
+@pytest.mark.django_db(transaction=True)  # the removal commits on a connection of its own
 def test_a_line_removed_after_the_read_fails_the_checkout(monkeypatch):
     serum, soap = ProductFactory(stock=10), ProductFactory(stock=10)
     client, address = ready_customer([(serum, 1), (soap, 2)])
-    read_then(monkeypatch, lambda: CartItem.objects.filter(product=soap).delete())
+    read_then(
+        monkeypatch,
+        lambda: in_another_connection(CartItem.objects.filter(product=soap).delete),
+    )
 
     response = client.post(
         "/api/checkout/",

@@ -19,7 +19,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from config.errors import DomainError
+from core.errors import DomainError
 from inventory import services as inventory
 from inventory.models import InventoryLock, StockHold, StockMovement
 from orders import services

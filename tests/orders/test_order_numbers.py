@@ -2,7 +2,7 @@
 
 import re
 
-from orders.services.checkout import new_order_number
+from orders.checkout import new_order_number
 
 READABLE = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # no I, L, O or U
 

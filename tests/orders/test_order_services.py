@@ -5,7 +5,7 @@ import pytest
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
-from config.errors import DomainError
+from core.errors import DomainError
 from inventory.models import InventoryLock
 from inventory.selectors import get_available_stock
 from orders import services
@@ -254,13 +254,16 @@ def test_order_events_are_append_only_in_the_model_and_the_database():
     assert OrderEvent.objects.get(pk=event.pk).reason == ""
 
 
+@pytest.mark.django_db(transaction=True)  # checkout's own transaction, as in production
 @pytest.mark.parametrize(
     ("change", "code"),
     [({"price": Decimal("1200.00")}, "price_changed"), ({"is_active": False}, "product_inactive")],
 )
-def test_product_changed_between_cart_read_and_lock_is_refused_and_rolled_back(change, code):
+def test_product_changed_between_cart_read_and_lock_is_refused_and_rolled_back(
+    change, code, monkeypatch
+):
     """Prices are read before the lock and verified under it (the lock is taken last)."""
-    from orders.services import place_order
+    from orders.checkout import CheckoutRequest, place_order, service
     from shop.models import CartItem
     from tests.factories import AddressFactory
     from tests.orders.helpers import fill_cart
@@ -270,16 +273,15 @@ def test_product_changed_between_cart_read_and_lock_is_refused_and_rolled_back(c
     fill_cart(customer, [(product, 2)])
     address = AddressFactory(customer=customer)
 
-    def change_product_meanwhile(placed):
+    write = service.write
+
+    def write_then_change_the_product(new, request):
+        write(new, request)
         Product.objects.filter(pk=product.pk).update(**change)
 
+    monkeypatch.setattr(service, "write", write_then_change_the_product)
     with pytest.raises(DomainError) as exc:
-        place_order(
-            customer=customer,
-            payment_method="cod",
-            address_id=address.pk,
-            on_placed=change_product_meanwhile,
-        )
+        place_order(CheckoutRequest(customer, "cod", address_id=address.pk))
     assert exc.value.code == code
     if code == "price_changed":
         assert exc.value.details["current_total"] == "2400.00"

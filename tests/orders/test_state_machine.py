@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from config.errors import DomainError
+from core.errors import DomainError
 from orders import services
 from orders.models import Order, OrderEvent
 from orders.states import DISPUTABLE_STATES, OrderState, PaymentStatus

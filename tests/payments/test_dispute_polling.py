@@ -12,8 +12,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from orders.checkout import CheckoutRequest, place_order
 from orders.models import Order, OrderEvent
-from orders.services import place_order
 from payments.maintenance import poll_gateway_disputes
 from payments.models import Dispute, Payment, WebhookEvent
 from payments.services import start_payment, sync_payment_with_gateway
@@ -30,7 +30,7 @@ def paid_payment(fake_flutterwave) -> Payment:
     customer = UserFactory()
     fill_cart(customer, [(product, 2)])
     address = AddressFactory(customer=customer)
-    placed = place_order(customer=customer, payment_method="flutterwave", address_id=address.pk)
+    placed = place_order(CheckoutRequest(customer, "flutterwave", address_id=address.pk))
     start_payment(order_id=placed.order.pk)
     payment = Payment.objects.get(order=placed.order)
     fake_flutterwave.pay(payment.reference)

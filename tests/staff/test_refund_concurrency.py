@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from config.errors import DomainError
+from core.errors import DomainError
 from orders.models import Order
 from orders.services import staff
 from tests.staff.conftest import paid_order

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from config.errors import DomainError
+from core.errors import DomainError
 from orders.models import Order
 from orders.services import staff
 from orders.states import OrderState

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from config.errors import DomainError
+from core.errors import DomainError
 from inventory.models import InventoryLock
 from orders.models import Order, OrderEvent
 from orders.services import staff

@@ -1,13 +1,15 @@
-"""config.sql.insert: the checkout's INSERTs, with what bulk_create would have stored."""
+"""core.sql and the PostgreSQL backend behind it: named reads, INSERTs with what bulk_create
+would have stored, writes held by write_batch and sent with the next read."""
 
 from datetime import UTC, timedelta
 
 import pytest
-from django.db import DataError, IntegrityError, connection, transaction
+from django.db import DataError, IntegrityError, connection, models, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from config import sql
+from core import sql
+from core.db.backends.postgresql.base import numbered_sql
 from inventory.models import InventoryLock
 from notifications.models import Notification
 from shop.models import Product
@@ -71,7 +73,7 @@ def test_a_database_constraint_still_refuses_a_bad_row():
 
 
 def _held_notification(key: str) -> Notification:
-    (new_id,) = sql.fetch_one(f"SELECT {sql.next_id_sql(Notification)}")
+    new_id = sql.record(f"SELECT {sql.next_id_sql(Notification)} AS id").id
     row = _notification(key)
     row.pk = new_id
     return row
@@ -83,14 +85,14 @@ def test_combined_writes_reach_postgresql_as_one_statement():
     rows = [_held_notification("a"), _held_notification("c")]
     touched = []
     table, key = sql.table(Notification), sql.column(Notification, "dedup_key")
-    with CaptureQueriesContext(connection) as captured, sql.combined_writes():
+    with CaptureQueriesContext(connection) as captured, sql.write_batch():
         sql.insert(rows[:1])
         sql.insert(rows[1:])
-        sql.execute(f"DELETE FROM {table} WHERE {key} = %s", ["old"], may_wait=True)  # noqa: S608
+        sql.execute(f"DELETE FROM {table} WHERE {key} = %s", ["old"], deferrable=True)  # noqa: S608
         sql.execute(
             f"UPDATE {table} SET {key} = %s WHERE {key} = %s",  # noqa: S608
             ["b2", "b"],
-            may_wait=True,
+            deferrable=True,
             check=touched.append,
         )
         assert touched == []  # held: nothing sent yet
@@ -104,10 +106,10 @@ def test_combined_writes_reach_postgresql_as_one_statement():
 
 @pytest.mark.django_db
 def test_a_read_inside_the_block_first_sends_what_was_held():
-    with transaction.atomic(), sql.combined_writes():
+    with transaction.atomic(), sql.write_batch():
         sql.insert([_held_notification("seen")])
         table, key = sql.table(Notification), sql.column(Notification, "dedup_key")
-        assert sql.fetch_all(f"SELECT {key} FROM {table}") == [("seen",)]  # noqa: S608
+        assert [r.key for r in sql.records(f"SELECT {key} AS key FROM {table}")] == ["seen"]  # noqa: S608
 
 
 @pytest.mark.django_db
@@ -119,12 +121,12 @@ def test_a_failing_check_or_write_fails_the_block_and_the_transaction_keeps_noth
     table, key = sql.table(Notification), sql.column(Notification, "dedup_key")
 
     def write_then_miss() -> None:
-        with transaction.atomic(), sql.combined_writes():
+        with transaction.atomic(), sql.write_batch():
             sql.insert([_held_notification("x")])
             sql.execute(
                 f"UPDATE {table} SET {key} = %s WHERE {key} = %s",  # noqa: S608
                 ["y", "absent"],
-                may_wait=True,
+                deferrable=True,
                 check=must_touch_one,
             )
 
@@ -133,7 +135,7 @@ def test_a_failing_check_or_write_fails_the_block_and_the_transaction_keeps_noth
     assert not Notification.objects.exists()
 
     sql.insert([_notification("taken")])
-    with pytest.raises(IntegrityError), transaction.atomic(), sql.combined_writes():
+    with pytest.raises(IntegrityError), transaction.atomic(), sql.write_batch():
         sql.insert([_held_notification("fine"), _held_notification("taken")])
     assert list(Notification.objects.values_list("dedup_key", flat=True)) == ["taken"]
 
@@ -151,7 +153,7 @@ def test_combined_writes_travel_with_numbered_placeholders_that_psycopg_need_not
         sent.append(statement)
         return execute(statement, params, many, context)
 
-    with connection.execute_wrapper(record), transaction.atomic(), sql.combined_writes():
+    with connection.execute_wrapper(record), transaction.atomic(), sql.write_batch():
         sql.insert(rows)
     (combined,) = [s for s in sent if s.startswith("WITH")]
     assert "%s" not in combined
@@ -161,9 +163,9 @@ def test_combined_writes_travel_with_numbered_placeholders_that_psycopg_need_not
 
 
 def test_only_plain_placeholders_can_be_numbered():
-    assert sql._numbered("UPDATE t SET a = %s WHERE b = %s") == "UPDATE t SET a = $1 WHERE b = $2"
+    assert numbered_sql("UPDATE t SET a = %s WHERE b = %s") == "UPDATE t SET a = $1 WHERE b = $2"
     with pytest.raises(ValueError, match="only %s"):
-        sql._numbered("SELECT %s WHERE a LIKE 'x%%'")
+        numbered_sql("SELECT %s WHERE a LIKE 'x%%'")
 
 
 def test_timestamps_read_from_sqlite_come_back_aware_in_utc():
@@ -177,9 +179,110 @@ def test_timestamps_read_from_sqlite_come_back_aware_in_utc():
 
 @pytest.mark.django_db(transaction=True)
 def test_reused_cursors_follow_a_reconnect_and_survive_a_failed_statement():
-    assert sql.fetch_one("SELECT 1") == (1,)
+    assert sql.record("SELECT 1 AS n").n == 1
     connection.close()  # as Django does at CONN_MAX_AGE: the next statement reconnects
-    assert sql.fetch_one("SELECT 2") == (2,)
+    assert sql.record("SELECT 2 AS n").n == 2
     with pytest.raises(DataError):
-        sql.fetch_all("SELECT 1 / 0")
-    assert sql.fetch_one("SELECT 3") == (3,)
+        sql.records("SELECT 1 / 0 AS n")
+    assert sql.record("SELECT 3 AS n").n == 3
+
+
+# --- the hand-written INSERT stores what bulk_create stores ------------------------------------
+def _order(number: str, customer):
+    from orders.models import Order
+
+    return Order(
+        number=number, customer=customer, payment_method="cod", currency="NGN",
+        subtotal="100.00", total="100.00", shipping_address={"city": "Lagos"},
+    )  # fmt: skip
+
+
+def _rows_for(model_name: str):
+    """Two unsaved rows of the model, alike but for their unique values."""
+    from orders.models import OrderAdjustment, OrderEvent, OrderItem
+    from tests.factories import UserFactory
+
+    if model_name == "Notification":
+        return _notification("one"), _notification("two")
+    if model_name == "InventoryLock":
+        product = ProductFactory(stock=9)
+        return (InventoryLock(product=product, owner="A", quantity=2),
+                InventoryLock(product=product, owner="B", quantity=2))  # fmt: skip
+    customer = UserFactory()
+    order = _order("ORD-EQUAL-1", customer)
+    if model_name == "Order":
+        return order, _order("ORD-EQUAL-2", customer)
+    order.save()
+    if model_name == "OrderItem":
+        item = {"order": order, "sku": "S", "name": "N", "unit_price": "5.00", "quantity": 2,
+                "line_total": "10.00"}  # fmt: skip
+        return OrderItem(**item), OrderItem(**item)
+    if model_name == "OrderEvent":
+        event = {"order": order, "kind": "placed", "to_state": "pending_payment",
+                 "actor_type": "system", "payload": {"total": "100.00"}}  # fmt: skip
+        return OrderEvent(**event), OrderEvent(**event)
+    adjustment = {"order": order, "kind": "shipping", "label": "Lagos", "amount": "5.00"}
+    return OrderAdjustment(**adjustment), OrderAdjustment(**adjustment)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "model_name",
+    ["Notification", "InventoryLock", "Order", "OrderItem", "OrderEvent", "OrderAdjustment"],
+)
+def test_insert_stores_what_bulk_create_stores(model_name):
+    mine, django = _rows_for(model_name)
+    model = type(mine)
+
+    sql.insert([mine])
+    model.objects.bulk_create([django])
+
+    def stored(row):
+        values = model.objects.filter(pk=row.pk).values().get()
+        unique = {"id", "dedup_key", "owner", "number"}
+        timestamps = {f.attname for f in model._meta.concrete_fields
+                      if isinstance(f, models.DateTimeField) and values[f.attname]}  # fmt: skip
+        for name in timestamps:  # set at save time: both now, to the second
+            assert abs(values[name] - timezone.now()) < timedelta(seconds=30)
+        return {k: v for k, v in values.items() if k not in unique | timestamps}
+
+    assert stored(mine) == stored(django)
+
+
+def test_insert_refuses_a_field_the_database_fills(monkeypatch):
+    field = Notification._meta.get_field("status")
+    monkeypatch.setattr(field, "db_default", models.Value("queued"))
+    with pytest.raises(TypeError, match="bulk_create"):
+        sql.insertable_fields(Notification, with_pk=False)
+
+
+# --- the backend -------------------------------------------------------------------------------
+@pytest.mark.django_db
+def test_reads_come_back_as_records_named_by_their_columns():
+    ProductFactory(sku="SKU-R1", stock=4)
+    product, stock = sql.column(Product, "sku"), sql.column(Product, "stock")
+    [row] = sql.records(
+        f"SELECT {product} AS sku, {stock} * 2 AS doubled FROM {sql.table(Product)}"  # noqa: S608
+    )
+    assert (row.sku, row.doubled) == ("SKU-R1", 8)
+
+
+def test_postgresql_runs_through_the_project_backend():
+    from django.db import connections
+
+    from core.db.backends.postgresql.base import DatabaseWrapper
+
+    assert isinstance(connections["default"], DatabaseWrapper)
+
+
+@pytest.mark.django_db
+def test_query_logging_sees_the_same_numbered_path():
+    if not connection.features.uses_server_side_binding:
+        pytest.skip("DB_PREPARED_STATEMENTS=0: the client cursor interpolates %s itself")
+    rows = [_held_notification("logged-a"), _held_notification("logged-b")]
+    with CaptureQueriesContext(connection) as captured, transaction.atomic(), sql.write_batch():
+        sql.insert(rows)
+    combined = [q["sql"] for q in captured.captured_queries if q["sql"].startswith("WITH")]
+    assert len(combined) == 1
+    assert "$1" in combined[0]  # sent numbered, and logged as sent
+    assert Notification.objects.filter(dedup_key__startswith="logged-").count() == 2

@@ -1,6 +1,6 @@
 """Domain errors: every refusal a service can make, with a stable code and an HTTP status.
 
-Services raise these; the one DRF exception handler in ``config.api`` renders them as
+Services raise these; the one DRF exception handler in ``core.api`` renders them as
 ``{"error": {"code", "message", "details"}}``. Nothing else decides an error's shape.
 """
 

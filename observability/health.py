@@ -1,16 +1,25 @@
-"""Process-level endpoints (health) and JSON versions of Django's error pages."""
+"""Health probes: ``/healthz`` (the process serves) and ``/readyz`` (its database and Redis
+answer), and the middleware that answers them before Django looks at the Host header.
+
+Container, orchestrator and load-balancer probes call the process by address
+(``127.0.0.1:8000``), not by the site's name, so with a production ``ALLOWED_HOSTS`` Django
+would answer them 400 and the instance would be taken out of service. Only ``/healthz`` and
+``/readyz`` skip the check; their views read nothing from the request.
+"""
 
 import logging
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import resolve
 from django.views.decorators.http import require_GET
 
-from config.api import error_body
-
 logger = logging.getLogger(__name__)
+
+PROBE_PATHS = frozenset({"/healthz", "/readyz"})
 
 
 @require_GET
@@ -43,22 +52,14 @@ def readyz(request: HttpRequest) -> JsonResponse:
     )
 
 
-def json_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return JsonResponse(error_body("not_found", "Not found."), status=404)
+class HealthProbeMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
 
-
-def json_server_error(request: HttpRequest) -> HttpResponse:
-    return JsonResponse(
-        error_body("internal_error", "An unexpected error occurred; it has been logged."),
-        status=500,
-    )
-
-
-def json_bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return JsonResponse(error_body("bad_request", "Bad request."), status=400)
-
-
-def json_permission_denied(
-    request: HttpRequest, exception: Exception | None = None
-) -> HttpResponse:
-    return JsonResponse(error_body("permission_denied", "Permission denied."), status=403)
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info not in PROBE_PATHS:
+            return self.get_response(request)
+        match = resolve(request.path_info)
+        request.resolver_match = match  # counted under its route, like any request
+        response: HttpResponse = match.func(request)
+        return response

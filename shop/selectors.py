@@ -1,7 +1,5 @@
 """Reads shared by several callers, always scoped to the customer who asks."""
 
-from decimal import Decimal
-
 from django.db.models import F, Q, QuerySet, Value
 from django.db.models.expressions import Combinable
 from django.db.models.functions import Greatest
@@ -9,6 +7,7 @@ from django.utils import timezone
 
 from shop.errors import AddressNotFound, CartItemNotFound
 from shop.models import Address, Cart, CartItem, Product, User
+from shop.pricing import BasketLine, PricingContext, price_basket
 
 
 def available_expression() -> Combinable:
@@ -75,31 +74,40 @@ def address_get_for_customer(*, customer: User, address_id: int) -> Address:
 
 
 def cart_summary(*, customer: User) -> dict:
-    """The cart as the API shows it, priced at today's product prices."""
+    """The cart as the API shows it, priced at today's product prices (``shop.pricing``)."""
     cart = cart_get_for_customer(customer=customer)
-    lines = []
-    total = Decimal("0.00")
-    item_count = 0
-    for item in cart_items_for_display(cart=cart):
-        line_total = item.product.price * item.quantity
-        total += line_total
-        item_count += item.quantity
-        lines.append(
+    items = list(cart_items_for_display(cart=cart))
+    currency = cart.currency if cart and items else ""
+    basket = price_basket(
+        [
+            BasketLine(
+                product_id=item.product_id,
+                sku=item.product.sku,
+                name=item.product.name,
+                unit_price=item.product.price,
+                quantity=item.quantity,
+            )
+            for item in items
+        ],
+        PricingContext(currency=currency, customer_id=customer.pk),
+    )
+    return {
+        "items": [
             {
                 "id": item.pk,
-                "product": {
-                    "id": item.product_id,
-                    "sku": item.product.sku,
-                    "name": item.product.name,
-                },
-                "quantity": item.quantity,
-                "unit_price": item.product.price,
-                "line_total": line_total,
+                "product": {"id": item.product_id, "sku": line.sku, "name": line.name},
+                "quantity": line.quantity,
+                "unit_price": line.unit_price,
+                "line_total": line.line_total,
             }
-        )
-    return {
-        "items": lines,
-        "item_count": item_count,
-        "currency": (cart.currency if cart and lines else ""),
-        "total": total,
+            for item, line in zip(items, basket.lines, strict=True)
+        ],
+        "item_count": sum(line.quantity for line in basket.lines),
+        "currency": currency,
+        "subtotal": basket.subtotal,
+        "adjustments": [
+            {"kind": a.kind, "label": a.label, "code": a.code, "amount": a.amount}
+            for a in basket.adjustments
+        ],
+        "total": basket.total,
     }

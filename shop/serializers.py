@@ -82,10 +82,21 @@ class CartLineOutputSerializer(serializers.Serializer):
     line_total = serializers.DecimalField(max_digits=14, decimal_places=2)
 
 
+class AdjustmentOutputSerializer(serializers.Serializer):
+    kind = serializers.CharField(help_text="shipping, discount…")
+    label = serializers.CharField()
+    code = serializers.CharField(allow_blank=True)
+    amount = serializers.DecimalField(
+        max_digits=12, decimal_places=2, help_text="Positive; its kind says on which side."
+    )
+
+
 class CartOutputSerializer(serializers.Serializer):
     items = CartLineOutputSerializer(many=True)
     item_count = serializers.IntegerField(help_text="Total units in the cart.")
     currency = serializers.CharField(help_text="Empty while the cart is empty.")
+    subtotal = serializers.DecimalField(max_digits=14, decimal_places=2)
+    adjustments = AdjustmentOutputSerializer(many=True)
     total = serializers.DecimalField(max_digits=14, decimal_places=2)
 
 

@@ -2,10 +2,12 @@
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import TypedDict
 
 from django.db.models import F, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
+from django_stubs_ext import WithAnnotations
 
 from config import sql
 from inventory.models import InventoryLock, active_lock_q
@@ -21,9 +23,13 @@ def locked_quantity_subquery(*, now: datetime, exclude_owner: str | None = None)
     return Coalesce(Subquery(total, output_field=IntegerField()), Value(0))
 
 
+class AvailableStock(TypedDict):
+    available_stock: int
+
+
 def annotate_available_stock(
     queryset: QuerySet[Product], *, now: datetime | None = None
-) -> QuerySet[Product]:
+) -> "QuerySet[WithAnnotations[Product, AvailableStock]]":
     """Adds ``available_stock`` to every product of the queryset, in the same single query.
 
     Never below 0 (staff may lower stock under what is already held).

@@ -8,6 +8,7 @@ Idempotency-Key's row. Its rows are parsed by position, so the SELECT list and
 ``parse_cart`` change together.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal
@@ -15,6 +16,7 @@ from functools import cache
 from typing import Any
 
 from django.db import connection
+from django.db.models import Model
 
 from config import sql
 from inventory.models import StockHold
@@ -41,6 +43,11 @@ class CartProduct:
 _PRODUCT_COLUMNS = len(fields(CartProduct))  # as many columns of the cart read, in this order
 
 
+def _columns_of(model: type[Model], alias: str) -> Callable[[str], str]:
+    """``alias.column`` of a field of ``model``, by field name."""
+    return lambda name: f"{alias}.{sql.column(model, name)}"
+
+
 @cache
 def _cart_sql(draw_ids: bool, with_key: bool) -> str:
     """The cart's lines with their products, and the address-book entry the order ships to
@@ -49,7 +56,7 @@ def _cart_sql(draw_ids: bool, with_key: bool) -> str:
     travel as one statement. With ``with_key`` each line ends with the Idempotency-Key's row
     (``idempotency.joined_lookup_sql``)."""
     c, i, p, h, a = (  # the tables' aliases, then their columns
-        lambda name, model=model, alias=alias: f"{alias}.{sql.column(model, name)}"
+        _columns_of(model, alias)
         for model, alias in ((Cart, "c"), (CartItem, "i"), (Product, "p"), (StockHold, "h"),
                              (Address, "a"))
     )  # fmt: skip
@@ -113,7 +120,7 @@ def cart_read(
     return statement, [at, customer.pk, address_id, *key_params, customer.pk]
 
 
-def parse_cart(rows: list[tuple]) -> CheckoutCart:
+def parse_cart(rows: list[tuple[Any, ...]]) -> CheckoutCart:
     draw_ids = connection.vendor == "postgresql"
     if not rows:
         raise CartEmpty()

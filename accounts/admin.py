@@ -29,7 +29,7 @@ for model in (AuthToken, TOTPDevice, StaticDevice):
     admin.site.unregister(model)
 
 
-class RevokeOnlyAdmin(RefuseNulInFiltersMixin, admin.ModelAdmin):
+class RevokeOnlyAdmin(RefuseNulInFiltersMixin, admin.ModelAdmin[Any]):  # knox, otp: untyped
     list_select_related = ["user"]
     search_fields = ["user__email"]
 
@@ -47,7 +47,8 @@ class ApiTokenAdmin(RevokeOnlyAdmin):
 
     list_display = ["user", "token_key", "created", "expiry"]
     list_filter = ["created", "expiry"]
-    fields = ["user", "token_key", "created", "expiry"]
+    # A tuple, which also types as readonly_fields (a list of one would not, for mypy).
+    fields = ("user", "token_key", "created", "expiry")
     readonly_fields = fields
     ordering = ["-created"]
 
@@ -59,7 +60,7 @@ class AuthenticatorAdmin(RevokeOnlyAdmin):
 
     list_display = ["user", "name", "confirmed", "created_at", "last_used_at"]
     list_filter = ["confirmed", "created_at"]
-    fields = ["user", "name", "confirmed", "created_at", "last_used_at"]
+    fields = ("user", "name", "confirmed", "created_at", "last_used_at")
     readonly_fields = fields
 
 
@@ -69,9 +70,10 @@ class RecoveryCodesAdmin(RevokeOnlyAdmin):
 
     list_display = ["user", "name", "codes_left", "created_at", "last_used_at"]
     list_filter = ["created_at"]
-    fields = ["user", "name", "codes_left", "created_at", "last_used_at"]
+    fields = ("user", "name", "codes_left", "created_at", "last_used_at")
     readonly_fields = fields
 
     @admin.display(description="codes left")
     def codes_left(self, device: StaticDevice) -> int:
-        return device.token_set.count()
+        codes_left: int = device.token_set.count()
+        return codes_left

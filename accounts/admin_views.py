@@ -8,6 +8,7 @@ only, CSRF, never cached).
 import base64
 from base64 import b32encode
 from io import BytesIO
+from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
@@ -23,6 +24,7 @@ from django_otp.qr import write_qrcode_image
 
 from accounts import two_factor
 from observability.audit import record_sign_in
+from shop.permissions import signed_in_user
 
 
 class CodeForm(forms.Form):
@@ -45,7 +47,7 @@ def _next_url(request: HttpRequest) -> str:
     return target if allowed else reverse("admin:index")
 
 
-def _page(request: HttpRequest, template: str, title: str, **context) -> HttpResponse:
+def _page(request: HttpRequest, template: str, title: str, **context: Any) -> HttpResponse:
     return render(
         request,
         f"accounts/two_factor/{template}",
@@ -53,7 +55,9 @@ def _page(request: HttpRequest, template: str, title: str, **context) -> HttpRes
     )
 
 
-def _is_verified(request: HttpRequest) -> bool:
+def session_is_verified(request: HttpRequest) -> bool:
+    """Has this admin session passed a device? (``is_verified`` is django-otp's, put on the
+    user by its ``OTPMiddleware``.)"""
     is_verified = getattr(request.user, "is_verified", None)
     return bool(is_verified and is_verified())
 
@@ -65,23 +69,23 @@ def _qr_data_uri(device: TOTPDevice) -> str:
 
 
 def status_view(request: HttpRequest) -> HttpResponse:
-    user = request.user
+    user = signed_in_user(request)
     return _page(
         request,
         "status.html",
         "Two-factor sign-in",
         enrolled=two_factor.has_second_factor(user),
         required=two_factor.required_by_policy(user),
-        verified=_is_verified(request),
+        verified=session_is_verified(request),
         recovery_codes_left=two_factor.remaining_recovery_codes(user),
     )
 
 
 @require_http_methods(["GET", "POST"])
 def setup_view(request: HttpRequest) -> HttpResponse:
-    user = request.user
+    user = signed_in_user(request)
     # Replacing an authenticator needs the current one: the password alone must not do it.
-    if two_factor.has_second_factor(user) and not _is_verified(request):
+    if two_factor.has_second_factor(user) and not session_is_verified(request):
         return redirect_with_next("staff-two-factor-verify", request.path)
     form = CodeForm(request.POST or None)
     if form.is_valid():
@@ -111,7 +115,7 @@ def setup_view(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def verify_view(request: HttpRequest) -> HttpResponse:
-    user = request.user
+    user = signed_in_user(request)
     if not two_factor.has_second_factor(user):
         return redirect_with_next("staff-two-factor-setup", _next_url(request))
     form = CodeForm(request.POST or None)
@@ -128,13 +132,13 @@ def verify_view(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["POST"])
 def recovery_codes_view(request: HttpRequest) -> HttpResponse:
-    if not _is_verified(request):
+    if not session_is_verified(request):
         return HttpResponseRedirect(reverse("staff-two-factor-verify"))
     return _page(
         request,
         "recovery_codes.html",
         "Your recovery codes",
-        codes=two_factor.new_recovery_codes(request.user),
+        codes=two_factor.new_recovery_codes(signed_in_user(request)),
         enrolled_now=False,
     )
 

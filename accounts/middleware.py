@@ -6,7 +6,8 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
 from accounts import two_factor
-from accounts.admin_views import redirect_with_next
+from accounts.admin_views import redirect_with_next, session_is_verified
+from shop.models import User
 
 
 class StaffSecondFactorMiddleware:
@@ -29,9 +30,9 @@ class StaffSecondFactorMiddleware:
         if path.startswith(reverse("staff-two-factor")):
             return None
         user = request.user
-        if not (user.is_authenticated and user.is_active and user.is_staff):
-            return None  # the admin's own login check applies
-        if user.is_verified() or not two_factor.second_factor_needed(user):
+        if not (isinstance(user, User) and user.is_active and user.is_staff):
+            return None  # not signed in: the admin's own login check applies
+        if session_is_verified(request) or not two_factor.second_factor_needed(user):
             return None
         page = "staff-two-factor-verify"
         if not two_factor.has_second_factor(user):

@@ -78,7 +78,10 @@ def confirm_password_reset(*, uid: str, token: str, new_password: str) -> User:
     cannot both pass: the second sees the new password hash, which the token no longer fits.
     Following the link also proves the mailbox, so the address counts as verified.
     """
-    user = User.objects.select_for_update().filter(pk=user_id_from_uid(uid)).first()
+    user_id = user_id_from_uid(uid)
+    if user_id is None:
+        raise InvalidLink()
+    user = User.objects.select_for_update().filter(pk=user_id).first()
     if user is None or not user.is_active or not default_token_generator.check_token(user, token):
         raise InvalidLink()
     user.set_password(_validated(new_password, user))

@@ -1,16 +1,18 @@
 """Shapes of the account endpoints: input serializers validate, output serializers render."""
 
+from typing import Any
+
 from rest_framework import serializers
 
 from shop.models import Address, User
 from shop.serializers import CustomerEmailField
 
 
-def _password(**kwargs) -> serializers.CharField:
+def _password(**kwargs: Any) -> serializers.CharField:
     return serializers.CharField(max_length=128, trim_whitespace=False, write_only=True, **kwargs)
 
 
-class RegisterInputSerializer(serializers.Serializer):
+class RegisterInputSerializer(serializers.Serializer[Any]):
     email = CustomerEmailField()
     password = _password()
     first_name = serializers.CharField(max_length=150)
@@ -18,7 +20,7 @@ class RegisterInputSerializer(serializers.Serializer):
     phone = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
 
 
-class TokenInputSerializer(serializers.Serializer):
+class TokenInputSerializer(serializers.Serializer[Any]):
     email = CustomerEmailField()
     password = _password()
     otp = serializers.CharField(
@@ -33,12 +35,12 @@ class TokenInputSerializer(serializers.Serializer):
     )
 
 
-class TokenOutputSerializer(serializers.Serializer):
+class TokenOutputSerializer(serializers.Serializer[Any]):
     token = serializers.CharField(help_text="Send as `Authorization: Token <token>`.")
     expiry = serializers.DateTimeField(help_text="When the token stops working (ISO 8601).")
 
 
-class CustomerOutputSerializer(serializers.ModelSerializer):
+class CustomerOutputSerializer(serializers.ModelSerializer[User]):
     email_verified = serializers.BooleanField(
         read_only=True, help_text="The customer followed the link of the verification email."
     )
@@ -52,23 +54,23 @@ class CustomerOutputSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class CustomerUpdateInputSerializer(serializers.Serializer):
+class CustomerUpdateInputSerializer(serializers.Serializer[Any]):
     first_name = serializers.CharField(max_length=150, required=False)
     last_name = serializers.CharField(max_length=150, required=False)
     phone = serializers.CharField(max_length=32, required=False, allow_blank=True)
     sms_opt_out = serializers.BooleanField(required=False)
 
 
-class PasswordChangeInputSerializer(serializers.Serializer):
+class PasswordChangeInputSerializer(serializers.Serializer[Any]):
     current_password = _password()
     new_password = _password()
 
 
-class PasswordResetInputSerializer(serializers.Serializer):
+class PasswordResetInputSerializer(serializers.Serializer[Any]):
     email = CustomerEmailField()
 
 
-class EmailedLinkInputSerializer(serializers.Serializer):
+class EmailedLinkInputSerializer(serializers.Serializer[Any]):
     """The two query parameters of a link the shop emailed (``?uid=…&token=…``)."""
 
     uid = serializers.CharField(max_length=64)
@@ -79,11 +81,11 @@ class PasswordResetConfirmInputSerializer(EmailedLinkInputSerializer):
     new_password = _password()
 
 
-class AccountEraseInputSerializer(serializers.Serializer):
+class AccountEraseInputSerializer(serializers.Serializer[Any]):
     password = _password(help_text="The account's password, to confirm.")
 
 
-class DetailSerializer(serializers.Serializer):
+class DetailSerializer(serializers.Serializer[Any]):
     detail = serializers.CharField()
 
 
@@ -96,14 +98,14 @@ class ExportAccountSerializer(CustomerOutputSerializer):
         read_only_fields = fields
 
 
-class ExportAddressSerializer(serializers.ModelSerializer):
+class ExportAddressSerializer(serializers.ModelSerializer[Address]):
     class Meta:
         model = Address
         fields = ["id", *Address.EDITABLE_FIELDS, "created_at", "updated_at"]
         read_only_fields = fields
 
 
-class ExportItemSerializer(serializers.Serializer):
+class ExportItemSerializer(serializers.Serializer[Any]):
     sku = serializers.CharField()
     name = serializers.CharField()
     unit_price = serializers.DecimalField(max_digits=12, decimal_places=2)
@@ -111,7 +113,7 @@ class ExportItemSerializer(serializers.Serializer):
     line_total = serializers.DecimalField(max_digits=12, decimal_places=2)
 
 
-class ExportRefundSerializer(serializers.Serializer):
+class ExportRefundSerializer(serializers.Serializer[Any]):
     amount = serializers.DecimalField(max_digits=12, decimal_places=2)
     currency = serializers.CharField()
     status = serializers.CharField()
@@ -119,7 +121,7 @@ class ExportRefundSerializer(serializers.Serializer):
     processed_at = serializers.DateTimeField(allow_null=True)
 
 
-class ExportPaymentSerializer(serializers.Serializer):
+class ExportPaymentSerializer(serializers.Serializer[Any]):
     reference = serializers.CharField()
     gateway = serializers.CharField()
     amount = serializers.DecimalField(max_digits=12, decimal_places=2)
@@ -129,7 +131,7 @@ class ExportPaymentSerializer(serializers.Serializer):
     refunds = ExportRefundSerializer(many=True)
 
 
-class ExportOrderSerializer(serializers.Serializer):
+class ExportOrderSerializer(serializers.Serializer[Any]):
     number = serializers.CharField()
     state = serializers.CharField()
     payment_status = serializers.CharField()
@@ -150,7 +152,7 @@ class ExportOrderSerializer(serializers.Serializer):
     payments = ExportPaymentSerializer(many=True)
 
 
-class ExportNotificationSerializer(serializers.Serializer):
+class ExportNotificationSerializer(serializers.Serializer[Any]):
     event = serializers.CharField(source="template")
     channel = serializers.CharField()
     recipient = serializers.CharField()
@@ -159,12 +161,12 @@ class ExportNotificationSerializer(serializers.Serializer):
     sent_at = serializers.DateTimeField(allow_null=True)
 
 
-class ExportSignInSerializer(serializers.Serializer):
+class ExportSignInSerializer(serializers.Serializer[Any]):
     created = serializers.DateTimeField(help_text="When this device signed in.")
     expiry = serializers.DateTimeField(allow_null=True)
 
 
-class PersonalDataSerializer(serializers.Serializer):
+class PersonalDataSerializer(serializers.Serializer[Any]):
     exported_at = serializers.DateTimeField()
     account = ExportAccountSerializer()
     addresses = ExportAddressSerializer(many=True)

@@ -1,5 +1,7 @@
 """A deactivated account loses its API tokens, however it was deactivated (admin, service)."""
 
+from typing import Any
+
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
@@ -8,6 +10,6 @@ from shop.models import User
 
 
 @receiver(post_save, sender=User, dispatch_uid="accounts.revoke_tokens_of_inactive_user")
-def revoke_tokens_of_inactive_user(sender, instance: User, **kwargs) -> None:
+def revoke_tokens_of_inactive_user(sender: type[User], instance: User, **kwargs: Any) -> None:
     if not instance.is_active:
         tokens.revoke_all(instance)

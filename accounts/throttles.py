@@ -1,5 +1,7 @@
 """Abuse limits of the account endpoints, on the shared Redis limiter (observability)."""
 
+from typing import Any
+
 from django.utils.crypto import salted_hmac
 from rest_framework.request import Request
 
@@ -21,7 +23,7 @@ class AccountEmailThrottle(SharedRateThrottle):
         if user is not None and user.is_authenticated:
             email = user.email
         else:
-            data = getattr(request, "data", None)
+            data: Any = getattr(request, "data", None)  # the parsed body: any JSON value
             email = data.get("email") if hasattr(data, "get") else None
         if not isinstance(email, str) or not email.strip():
             return None  # validation refuses it

@@ -71,7 +71,7 @@ def revoke_all(user: User, *, keep: AuthToken | None = None) -> int:
     if keep is not None:
         tokens = tokens.exclude(digest=keep.digest)
     with transaction.atomic():
-        deleted, _ = tokens.delete()
+        deleted: int = tokens.delete()[0]
     return deleted
 
 

@@ -36,7 +36,8 @@ def required_by_policy(user: User) -> bool:
 
 
 def has_second_factor(user: User) -> bool:
-    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    has_device: bool = TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    return has_device
 
 
 def second_factor_needed(user: User) -> bool:
@@ -113,4 +114,5 @@ def new_recovery_codes(user: User) -> list[str]:
 
 
 def remaining_recovery_codes(user: User) -> int:
-    return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
+    remaining: int = StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
+    return remaining

@@ -49,6 +49,8 @@ def resend_verification_email(user: User) -> None:
 def confirm_email(*, uid: str, token: str) -> User:
     """Mark the account's address verified; an invalid or expired link is ``invalid_link``."""
     user_id = user_id_from_uid(uid)
+    if user_id is None:
+        raise InvalidLink()
     user = User.objects.select_for_update().filter(pk=user_id, is_active=True).first()
     if user is None:
         raise InvalidLink()

@@ -3,6 +3,7 @@
 from django.contrib.auth import logout, update_session_auth_hash
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
+from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -29,6 +30,7 @@ from accounts.throttles import AccountEmailThrottle, PasswordAttemptThrottle
 from core.api import COMMON_ERRORS, error_response
 from observability.throttles import LoginThrottle
 from shop import services as shop_services
+from shop.permissions import signed_in_user
 from shop.throttles import AuthRateThrottle
 
 TAGS = ["accounts"]
@@ -50,7 +52,7 @@ def _detail(text: str, status_code: int = status.HTTP_200_OK) -> Response:
 class PublicView(APIView):
     """Sign-up, sign-in and the emailed links: no credentials, limited per client address."""
 
-    authentication_classes: list = []
+    authentication_classes: list[type[BaseAuthentication]] = []
     permission_classes = [AllowAny]
     throttle_classes = [AuthRateThrottle]
 
@@ -124,7 +126,7 @@ class LogoutAllView(APIView):
         responses={204: None, **NEEDS_AUTH},
     )
     def post(self, request: Request) -> Response:
-        tokens.revoke_all(request.user)
+        tokens.revoke_all(signed_in_user(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -146,7 +148,7 @@ class PasswordChangeView(APIView):
         serializer = PasswordChangeInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         user = passwords.change_password(
-            user=request.user, **serializer.validated_data, keep_token=request.auth
+            user=signed_in_user(request), **serializer.validated_data, keep_token=request.auth
         )
         if request.auth is None:  # a session: keep it signed in with the new password
             update_session_auth_hash(request._request, user)
@@ -223,7 +225,7 @@ class EmailVerifyResendView(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        verification.resend_verification_email(request.user)
+        verification.resend_verification_email(signed_in_user(request))
         return _detail("A verification link is on its way.", status.HTTP_202_ACCEPTED)
 
 
@@ -239,7 +241,7 @@ class MeView(APIView):
         responses={200: CustomerOutputSerializer, **NEEDS_AUTH},
     )
     def get(self, request: Request) -> Response:
-        return Response(CustomerOutputSerializer(request.user).data)
+        return Response(CustomerOutputSerializer(signed_in_user(request)).data)
 
     @extend_schema(
         tags=TAGS,
@@ -250,7 +252,9 @@ class MeView(APIView):
     def patch(self, request: Request) -> Response:
         serializer = CustomerUpdateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = shop_services.customer_update(customer=request.user, data=serializer.validated_data)
+        user = shop_services.customer_update(
+            customer=signed_in_user(request), data=serializer.validated_data
+        )
         return Response(CustomerOutputSerializer(user).data)
 
     @extend_schema(
@@ -272,7 +276,7 @@ class MeView(APIView):
     def delete(self, request: Request) -> Response:
         serializer = AccountEraseInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        personal_data.erase(user=request.user, **serializer.validated_data)
+        personal_data.erase(user=signed_in_user(request), **serializer.validated_data)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -283,4 +287,4 @@ class MeExportView(APIView):
         responses={200: PersonalDataSerializer, **NEEDS_AUTH},
     )
     def get(self, request: Request) -> Response:
-        return Response(PersonalDataSerializer(personal_data.export(request.user)).data)
+        return Response(PersonalDataSerializer(personal_data.export(signed_in_user(request))).data)

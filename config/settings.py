@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import dj_database_url
+import django_stubs_ext
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
@@ -17,6 +18,10 @@ from kombu import Queue
 from config.env import env_bool, env_duration, env_int, env_list, env_str, load_env_file
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+# Django's generic classes take their type parameters at run time too (``ModelAdmin[Order]``),
+# as django-stubs declares them for mypy.
+django_stubs_ext.monkeypatch()
 
 # A developer's local .env (git-ignored; see .env.example). ENV_FILE names another file, or
 # is empty to read none (the test suite does that, so a local .env cannot change its results).

@@ -1,5 +1,7 @@
 """What every admin list of the project shares."""
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.admin import helpers
 from django.contrib.admin.options import IncorrectLookupParameters
@@ -24,13 +26,13 @@ class RefuseNulInFiltersMixin:
         if any("\x00" in key or any("\x00" in v for v in values) for key, values in params):
             raise IncorrectLookupParameters("A filter holds a NUL character.")
         try:
-            return super().get_changelist_instance(request)  # type: ignore[misc]
+            return super().get_changelist_instance(request)  # type: ignore[misc,no-any-return]
         except (DataError, ProgrammingError, ValueError, OverflowError) as exc:
             if not request.GET:
                 raise  # no filter to blame: a real error
             raise IncorrectLookupParameters(str(exc)) from exc
 
-    def response_action(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+    def response_action(self, request: HttpRequest, queryset: QuerySet[Any]) -> HttpResponse | None:
         """An action on ids that are not ids of this model (a forged form) changes nothing."""
         pk = self.model._meta.pk  # type: ignore[attr-defined]
         try:
@@ -41,4 +43,4 @@ class RefuseNulInFiltersMixin:
                 request, "The selected items are not valid; nothing was changed.", messages.ERROR
             )
             return HttpResponseRedirect(request.get_full_path())
-        return super().response_action(request, queryset)  # type: ignore[misc]
+        return super().response_action(request, queryset)  # type: ignore[misc,no-any-return]

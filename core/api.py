@@ -56,7 +56,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = exceptions.PermissionDenied()
 
     response = drf_exception_handler(exc, context)
-    if response is None:
+    if response is None or not isinstance(exc, exceptions.APIException):
         return None  # an unexpected error: Django's handler500 renders it (and logs it)
 
     code = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), "error")
@@ -66,8 +66,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         response.data = error_body(code, message, {"fields": detail})
     else:
         details: dict[str, Any] = {}
-        if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-            details["retry_after_seconds"] = int(exc.wait)
+        wait = getattr(exc, "wait", None)  # Throttled's, not in its stubs
+        if isinstance(exc, exceptions.Throttled) and wait is not None:
+            details["retry_after_seconds"] = int(wait)
         response.data = error_body(code, str(exc.detail), details)
     return response
 

@@ -1,7 +1,7 @@
 """Response renderers of the API (REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"])."""
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from rest_framework import renderers
 
@@ -25,6 +25,7 @@ class JSONRenderer(renderers.JSONRenderer):
         renderer_context: Mapping[str, Any] | None = None,
     ) -> bytes:
         try:
-            return super().render(data, accepted_media_type, renderer_context)
+            rendered = super().render(data, accepted_media_type, renderer_context)
         except UnicodeEncodeError:
-            return _AsciiJSONRenderer().render(data, accepted_media_type, renderer_context)
+            rendered = _AsciiJSONRenderer().render(data, accepted_media_type, renderer_context)
+        return cast(bytes, rendered)

@@ -12,7 +12,7 @@ runs at once through Django's cursor, with the same results.
 from __future__ import annotations
 
 from collections import namedtuple
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import nullcontext
 from datetime import UTC
 from functools import lru_cache
@@ -38,7 +38,10 @@ def table(model: type[models.Model]) -> str:
 
 
 def column(model: type[models.Model], field_name: str) -> str:
-    return connection.ops.quote_name(model._meta.get_field(field_name).column)
+    field = model._meta.get_field(field_name)
+    if not isinstance(field, models.Field) or field.column is None:
+        raise TypeError(f"{model.__name__}.{field_name} is not a column")
+    return connection.ops.quote_name(field.column)
 
 
 def columns(model: type[models.Model], field_names: Sequence[str], prefix: str = "") -> str:
@@ -47,8 +50,10 @@ def columns(model: type[models.Model], field_names: Sequence[str], prefix: str =
 
 # --- reads -------------------------------------------------------------------------------------
 @lru_cache(maxsize=64)
-def _record_type(names: tuple[str, ...]) -> type:
-    return namedtuple("Record", names)  # type: ignore[misc]  # the names come with the rows
+def _record_maker(names: tuple[str, ...]) -> Callable[[Iterable[Any]], Any]:
+    record_type: Any = namedtuple("Record", names)  # type: ignore[misc]  # names come with rows
+    make: Callable[[Iterable[Any]], Any] = record_type._make
+    return make
 
 
 def records(sql: str, params: Sequence[Any] = (), *, send_held_writes: bool = True) -> list[Any]:
@@ -57,8 +62,8 @@ def records(sql: str, params: Sequence[Any] = (), *, send_held_writes: bool = Tr
     ``write_batch()`` are sent first, in the same round trip; with ``send_held_writes`` false
     (a read that does not depend on them) they stay held for the next read."""
     rows, names = _fetch(sql, params, send_held_writes)
-    record = _record_type(tuple(names))
-    return [record._make(row) for row in rows]
+    make_record = _record_maker(tuple(names))
+    return [make_record(row) for row in rows]
 
 
 def record(sql: str, params: Sequence[Any] = ()) -> Any | None:
@@ -68,7 +73,7 @@ def record(sql: str, params: Sequence[Any] = ()) -> Any | None:
 
 def _fetch(
     sql: str, params: Sequence[Any], send_held_writes: bool = True
-) -> tuple[list[tuple], list[str]]:
+) -> tuple[list[tuple[Any, ...]], list[str]]:
     db = _db()
     fetch = getattr(db, "fetch", None)
     if fetch is not None:
@@ -134,7 +139,7 @@ def _insert_sql(
     return statement + " ON CONFLICT DO NOTHING" if ignore_conflicts else statement
 
 
-def insertable_fields(model: type[models.Model], *, with_pk: bool) -> list[models.Field]:
+def insertable_fields(model: type[models.Model], *, with_pk: bool) -> list[models.Field[Any, Any]]:
     """The columns ``insert`` writes: every concrete field (the primary key only when given).
     Fields the database fills (``db_default``, generated columns) are refused: ``insert``
     would write their Python value over the database's; use ``bulk_create`` for such a model.
@@ -168,7 +173,7 @@ def insert(
     model = type(objs[0])
     for obj in objs:
         # As bulk_create: a row built from a parent saved since (order → items) gets its id.
-        obj._prepare_related_fields_for_save(operation_name="insert")
+        obj._prepare_related_fields_for_save(operation_name="insert")  # type: ignore[attr-defined]
     ids_given = all(obj.pk is not None for obj in objs)
     fields = insertable_fields(model, with_pk=ids_given)
     db = _db()

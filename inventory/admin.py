@@ -13,11 +13,12 @@ from django.contrib import admin, messages
 from django.contrib.admin import DateFieldListFilter
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django_stubs_ext import WithAnnotations
 
 from core.admin_lists import RefuseNulInFiltersMixin
 from core.errors import DomainError
@@ -26,7 +27,7 @@ from inventory.admin_forms import StockAdjustmentForm
 from inventory.errors import StockChanged
 from inventory.models import InventoryLock, StockMovement
 from shop.models import Product
-from shop.selectors import product_queryset_with_available
+from shop.selectors import Availability, product_queryset_with_available
 
 ADJUST_STOCK = "inventory.adjust_stock"
 RECENT_MOVEMENTS = 10
@@ -37,7 +38,7 @@ def can_adjust_stock(user: Any) -> bool:
 
 
 @admin.register(Product)
-class ProductAdmin(RefuseNulInFiltersMixin, admin.ModelAdmin):
+class ProductAdmin(RefuseNulInFiltersMixin, admin.ModelAdmin[Product]):
     list_display = ["sku", "name", "price", "currency", "stock", "available", "is_active"]
     list_display_links = ["sku", "name"]
     list_filter = ["is_active", "currency"]
@@ -56,8 +57,8 @@ class ProductAdmin(RefuseNulInFiltersMixin, admin.ModelAdmin):
         return ["stock", "recent_stock_movements", *self.readonly_fields]
 
     @admin.display(description="available", ordering="available")
-    def available(self, product: Product) -> int:
-        return product.available  # type: ignore[attr-defined]
+    def available(self, product: "WithAnnotations[Product, Availability]") -> int:
+        return product.available  # get_queryset's annotation
 
     @admin.display(description="recent stock movements")
     def recent_stock_movements(self, product: Product) -> str:
@@ -146,7 +147,7 @@ class ProductAdmin(RefuseNulInFiltersMixin, admin.ModelAdmin):
                 )
             except DomainError as error:
                 product.refresh_from_db()
-                form = self._refused_form(form, error, product)
+                form = self._refused_form(form, request.POST, error, product)
             else:
                 product.refresh_from_db()
                 done = (
@@ -168,13 +169,13 @@ class ProductAdmin(RefuseNulInFiltersMixin, admin.ModelAdmin):
 
     @staticmethod
     def _refused_form(
-        form: StockAdjustmentForm, error: DomainError, product: Product
+        form: StockAdjustmentForm, posted: QueryDict, error: DomainError, product: Product
     ) -> StockAdjustmentForm:
         """The form again with the refusal as its error. After ``stock_changed`` the page shows
         the new figure, so the hidden "stock seen" becomes that figure: a resubmit is decided
         against what the editor now sees."""
         if isinstance(error, StockChanged):
-            data = form.data.copy()
+            data = posted.copy()  # the form's data
             data["stock_seen"] = str(product.stock)
             form = StockAdjustmentForm(data)
             form.is_valid()
@@ -190,7 +191,7 @@ class ProductAdmin(RefuseNulInFiltersMixin, admin.ModelAdmin):
 
 
 @admin.register(StockMovement)
-class StockMovementAdmin(RefuseNulInFiltersMixin, admin.ModelAdmin):
+class StockMovementAdmin(RefuseNulInFiltersMixin, admin.ModelAdmin[StockMovement]):
     """The stock ledger, read-only: rows are written by the stock services only."""
 
     list_display = [
@@ -229,14 +230,14 @@ class StockMovementAdmin(RefuseNulInFiltersMixin, admin.ModelAdmin):
 
 
 @admin.register(InventoryLock)
-class InventoryLockAdmin(RefuseNulInFiltersMixin, admin.ModelAdmin):
+class InventoryLockAdmin(RefuseNulInFiltersMixin, admin.ModelAdmin[InventoryLock]):
     list_display = ("id", "product", "owner", "quantity", "expires_at", "created_at")
     list_select_related = ("product",)
     search_fields = ("owner", "product__sku")
     list_filter = ("expires_at",)
 
-    def has_add_permission(self, request, obj=None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: InventoryLock | None = None) -> bool:
         return False  # locks are written by checkout only
 
-    def has_change_permission(self, request, obj=None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: InventoryLock | None = None) -> bool:
         return False

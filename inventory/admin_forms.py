@@ -31,7 +31,8 @@ class StockAdjustmentForm(forms.Form):
     )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("mode") in (ADD, REMOVE) and data.get("quantity") == 0:
             self.add_error("quantity", "Add or remove at least one unit.")
         return data

@@ -1,3 +1,5 @@
+from typing import Any, NoReturn
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -136,10 +138,10 @@ class StockMovement(models.Model):
     def __str__(self) -> str:
         return f"{self.delta:+d} x product {self.product_id} ({self.kind})"
 
-    def save(self, *args, **kwargs) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
             raise StockMovementAppendOnly("Stock movements are append-only.")
         super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise StockMovementAppendOnly("Stock movements are append-only.")

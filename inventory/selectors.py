@@ -4,12 +4,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
+from typing import TypedDict
 
 from django.db import connection
 from django.db.models import F, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
+from django_stubs_ext import WithAnnotations
 
 from inventory.models import InventoryLock, StockHold, active_lock_q
 from shop.models import Product
@@ -24,9 +26,13 @@ def locked_quantity_subquery(*, now: datetime, exclude_owner: str | None = None)
     return Coalesce(Subquery(total, output_field=IntegerField()), Value(0))
 
 
+class AvailableStock(TypedDict):
+    available_stock: int
+
+
 def annotate_available_stock(
     queryset: QuerySet[Product], *, now: datetime | None = None
-) -> QuerySet[Product]:
+) -> "QuerySet[WithAnnotations[Product, AvailableStock]]":
     """Adds ``available_stock`` to every product of the queryset, in the same single query.
 
     Never below 0 (staff may lower stock under what is already held).

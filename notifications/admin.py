@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.contrib import admin, messages
 from django.template import TemplateDoesNotExist, TemplateSyntaxError
 from django.utils.html import format_html
@@ -62,7 +64,7 @@ class NotificationAdmin(RefuseNulInFiltersMixin, admin.ModelAdmin):
         return f"{obj.attempts}/{obj.max_attempts}"
 
     @admin.display(description="context")
-    def shown_context(self, obj: Notification) -> dict:
+    def shown_context(self, obj: Notification) -> dict[str, Any]:
         return without_secrets(obj.template, obj.context)
 
     @admin.display(description="rendered message")

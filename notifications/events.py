@@ -13,6 +13,7 @@ blanks them once the message is sent, and the admin never shows them.
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from django.conf import settings
 
@@ -139,7 +140,7 @@ EVENTS: dict[str, EventSpec] = {
 HIDDEN = "(hidden: a sign-in credential)"
 
 
-def without_secrets(event: str, context: dict) -> dict:
+def without_secrets(event: str, context: dict[str, Any]) -> dict[str, Any]:
     """The context with the event's credentials replaced, for showing or keeping after use."""
     spec = EVENTS.get(event)
     if spec is None or not spec.secret_context:

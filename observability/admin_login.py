@@ -12,6 +12,7 @@ or view function, so the limit holds whichever login view renders the page.
 """
 
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -33,7 +34,7 @@ class AdminLoginAddressThrottle(ClientAddressThrottle):
 class AdminLoginThrottle(LoginThrottle):
     """THROTTLE_LOGIN_RATE per client address + username, shared with the token endpoint."""
 
-    def submitted_identifier(self, request: HttpRequest) -> str:  # type: ignore[override]
+    def submitted_identifier(self, request: HttpRequest) -> str:
         for name in USERNAME_FIELDS:
             value = request.POST.get(name)
             if value:
@@ -52,7 +53,13 @@ class AdminLoginThrottleMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         return self.get_response(request)
 
-    def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs):
+    def process_view(
+        self,
+        request: HttpRequest,
+        view_func: Callable[..., HttpResponse],
+        view_args: tuple[Any, ...],
+        view_kwargs: dict[str, Any],
+    ) -> HttpResponse | None:
         if request.method != "POST":
             return None
         match = request.resolver_match

@@ -10,6 +10,7 @@ and set the user on the underlying request, so token-authenticated API reads are
 import logging
 from collections.abc import Callable
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.http import HttpRequest, HttpResponse
 
@@ -47,7 +48,7 @@ def record_sign_in(
     """Record a staff account's sign-in outcome; customers' sign-ins are not audited."""
     if action not in SIGN_IN_ACTIONS:
         raise ValueError(f"unknown sign-in action {action!r}")
-    if not (getattr(user, "is_staff", False) or getattr(user, "is_superuser", False)):
+    if not isinstance(user, get_user_model()) or not (user.is_staff or user.is_superuser):
         return None
     return AuditEvent.objects.create(
         actor=user,

@@ -2,10 +2,13 @@
 password); staff accounts' successes and failures are also written to the audit log."""
 
 import logging
+from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.dispatch import receiver
+from django.http import HttpRequest
 from django.utils.crypto import salted_hmac
 
 from observability import metrics
@@ -21,7 +24,12 @@ def email_fingerprint(email: str) -> str:
 
 
 @receiver(user_login_failed, dispatch_uid="observability.log_login_failure")
-def log_login_failure(sender, credentials: dict, request=None, **kwargs) -> None:
+def log_login_failure(
+    sender: object,
+    credentials: dict[str, Any],
+    request: HttpRequest | None = None,
+    **kwargs: Any,
+) -> None:
     username_field = get_user_model().USERNAME_FIELD
     identifier = credentials.get(username_field) or credentials.get("username") or ""
     metrics.LOGIN_FAILURES.inc()
@@ -36,7 +44,12 @@ def log_login_failure(sender, credentials: dict, request=None, **kwargs) -> None
 
 
 @receiver(user_login_failed, dispatch_uid="observability.audit_staff_sign_in_failure")
-def audit_staff_sign_in_failure(sender, credentials: dict, request=None, **kwargs) -> None:
+def audit_staff_sign_in_failure(
+    sender: object,
+    credentials: dict[str, Any],
+    request: HttpRequest | None = None,
+    **kwargs: Any,
+) -> None:
     username_field = get_user_model().USERNAME_FIELD
     identifier = str(credentials.get(username_field) or credentials.get("username") or "")
     if not identifier.strip() or "\x00" in identifier:
@@ -51,6 +64,11 @@ def audit_staff_sign_in_failure(sender, credentials: dict, request=None, **kwarg
 
 
 @receiver(user_logged_in, dispatch_uid="observability.audit_staff_sign_in")
-def audit_staff_sign_in(sender, request=None, user=None, **kwargs) -> None:
+def audit_staff_sign_in(
+    sender: object,
+    request: HttpRequest | None = None,
+    user: AbstractBaseUser | None = None,
+    **kwargs: Any,
+) -> None:
     if user is not None:
         record_sign_in(user=user, action="sign_in", request=request)

@@ -18,6 +18,7 @@ refuse when it is False; ``wait()`` then gives the seconds to wait.
 import functools
 import logging
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -204,7 +205,13 @@ def refusal(
 
 
 def _answer(
-    request: HttpRequest, status: int, code: str, message: str, details: dict, *, html: bool
+    request: HttpRequest,
+    status: int,
+    code: str,
+    message: str,
+    details: dict[str, Any],
+    *,
+    html: bool,
 ) -> HttpResponse:
     wants_json = "application/json" in request.headers.get("Accept", "")
     if html and not wants_json:

@@ -138,7 +138,7 @@ ACTIONS: dict[str, OrderAction] = {
 }
 
 
-_REFUND_OUTCOMES = {
+_REFUND_OUTCOMES: dict[str, str] = {  # by Refund.status
     RefundStatus.PROCESSED: "refund of {amount} {currency} done",
     RefundStatus.PENDING: "refund of {amount} {currency} sent; it is booked when the gateway "
     "confirms it",

@@ -99,7 +99,8 @@ class RefundForm(ReasonForm):
         )  # fmt: skip
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         lines = {
             product_id: data[name]
             for product_id, name in self.line_fields.items()

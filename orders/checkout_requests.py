@@ -27,6 +27,7 @@ from core import sql
 from core.errors import DomainError
 from orders import idempotency
 from orders.checkout import CheckoutRequest, PlacedOrder, place_order
+from orders.errors import RequestInProgress
 
 
 @dataclass(frozen=True)
@@ -78,4 +79,4 @@ def place_order_once(
                 raise
             return CheckoutAnswer(found.status, found.body, placed=None)
         return CheckoutAnswer(status, body, placed)
-    raise idempotency.RequestInProgress()  # freed, then taken again meanwhile
+    raise RequestInProgress()  # freed, then taken again meanwhile

@@ -1,4 +1,5 @@
 from decimal import Decimal
+from typing import Any, NoReturn
 
 from django.conf import settings
 from django.db import models
@@ -7,11 +8,10 @@ from django.utils import timezone
 from django_fsm import GET_STATE, ConcurrentTransitionMixin, FSMField, transition
 
 from orders.states import DISPUTABLE_STATES, UNPAID_STATES, ActorType, OrderState, PaymentStatus
-from shop.models import Product, currency_code_validator
+from shop.models import MONEY, Product, currency_code_validator
 from shop.pricing import AdjustmentKind
 
 S = OrderState
-MONEY = {"max_digits": 12, "decimal_places": 2}
 
 COD = "cod"
 
@@ -337,12 +337,12 @@ class OrderEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.order_id} {self.kind} {self.from_state}->{self.to_state}"
 
-    def save(self, *args, **kwargs) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
             raise AppendOnlyError("Order events are append-only.")
         super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise AppendOnlyError("Order events are append-only.")
 
 

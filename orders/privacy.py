@@ -15,7 +15,7 @@ ERASED = "(erased)"
 
 def orders_for_export(*, customer_id: int) -> QuerySet[Order]:
     """The customer's orders, oldest first, with items, payments and refunds prefetched."""
-    return (
+    orders: QuerySet[Order] = (
         Order.objects.filter(customer_id=customer_id)
         .order_by("created_at", "pk")
         .prefetch_related(
@@ -23,9 +23,10 @@ def orders_for_export(*, customer_id: int) -> QuerySet[Order]:
             "payments__refunds",
         )
     )
+    return orders
 
 
-def erased_address(snapshot: dict) -> dict:
+def erased_address(snapshot: dict[str, str]) -> dict[str, str]:
     """The snapshot's keys, emptied, with the country kept."""
     erased = {key: "" for key in snapshot}
     erased["full_name"] = ERASED

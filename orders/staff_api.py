@@ -24,10 +24,7 @@ from orders.services import staff
 from orders.staff_refund_requests import refund_once
 from orders.staff_selectors import order_get_for_staff, orders_for_staff
 from orders.states import OrderState, PaymentStatus
-from payments.models import Refund, RefundStatus
-
-# The refund's key is stored with it and sent to the gateway as its own idempotency key.
-REFUND_KEY_MAX_LENGTH = Refund._meta.get_field("idempotency_key").max_length
+from payments.models import REFUND_KEY_MAX_LENGTH, Refund, RefundStatus
 
 
 class StaffApiView(APIView):

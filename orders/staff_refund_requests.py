@@ -89,4 +89,6 @@ def _store(refund_id: int, status: int, body: dict[str, Any]) -> Answer:
     stored_status, stored_body = Refund.objects.values_list("response_status", "response_body").get(
         pk=refund_id
     )
+    if stored_status is None or stored_body is None:  # the update above leaves none unset
+        raise RuntimeError(f"refund {refund_id} kept no answer")
     return Answer(stored_status, stored_body)

@@ -15,7 +15,7 @@ from payments.models import Refund
 MONEY = {"max_digits": 12, "decimal_places": 2, "min_value": Decimal("0.01")}
 
 
-class StaffOrderSummarySerializer(serializers.ModelSerializer):
+class StaffOrderSummarySerializer(serializers.ModelSerializer[Order]):
     customer_email = serializers.EmailField(source="customer.email")
     state = serializers.ChoiceField(choices=OrderState.choices)
     payment_status = serializers.ChoiceField(choices=PaymentStatus.choices)
@@ -37,7 +37,7 @@ class StaffOrderSummarySerializer(serializers.ModelSerializer):
         ]
 
 
-class StaffEventSerializer(serializers.ModelSerializer):
+class StaffEventSerializer(serializers.ModelSerializer[OrderEvent]):
     actor_email = serializers.SerializerMethodField()
 
     class Meta:
@@ -58,7 +58,7 @@ class StaffEventSerializer(serializers.ModelSerializer):
         return event.actor.email if event.actor_id else None
 
 
-class StaffRefundSerializer(serializers.ModelSerializer):
+class StaffRefundSerializer(serializers.ModelSerializer[Refund]):
     payment = serializers.CharField(source="payment.reference")
     unapplied = serializers.SerializerMethodField(
         help_text="The refunded payment did not pay for the order (paid after cancellation, "
@@ -89,7 +89,7 @@ class StaffRefundSerializer(serializers.ModelSerializer):
         return not refund.payment.applied
 
 
-class UnappliedPaymentSerializer(serializers.Serializer):
+class UnappliedPaymentSerializer(serializers.Serializer[Any]):
     reference = serializers.CharField()
     gateway = serializers.CharField()
     amount = serializers.DecimalField(max_digits=12, decimal_places=2)
@@ -138,7 +138,9 @@ class StaffOrderDetailSerializer(StaffOrderSummarySerializer):
     @extend_schema_field(StaffRefundSerializer(many=True))
     def get_refunds(self, order: Order) -> list[dict[str, Any]]:
         refunds = Refund.objects.filter(payment__order=order).select_related("payment")
-        return StaffRefundSerializer(refunds.order_by("created_at", "pk"), many=True).data
+        serializer = StaffRefundSerializer(refunds.order_by("created_at", "pk"), many=True)
+        # many=True builds a ListSerializer, whose data is a list; the stubs keep the child's type.
+        return serializer.data  # type: ignore[return-value]
 
     @extend_schema_field(UnappliedPaymentSerializer(many=True))
     def get_unapplied_payments(self, order: Order) -> list[dict[str, Any]]:
@@ -162,7 +164,7 @@ class StaffRefundResultSerializer(StaffOrderDetailSerializer):
         return StaffRefundSerializer(self.context["refund"]).data
 
 
-class StaffOrderFilterSerializer(serializers.Serializer):
+class StaffOrderFilterSerializer(serializers.Serializer[Any]):
     state = serializers.ChoiceField(choices=OrderState.choices, required=False)
     payment_status = serializers.ChoiceField(choices=PaymentStatus.choices, required=False)
     payment_method = serializers.CharField(required=False, max_length=32)
@@ -172,11 +174,11 @@ class StaffOrderFilterSerializer(serializers.Serializer):
     search = serializers.CharField(required=False, default="", max_length=100)
 
 
-class ReasonInputSerializer(serializers.Serializer):
+class ReasonInputSerializer(serializers.Serializer[Any]):
     reason = serializers.CharField(max_length=1000)
 
 
-class CustomerMessageMixin(serializers.Serializer):
+class CustomerMessageMixin(serializers.Serializer[Any]):
     customer_message = serializers.CharField(
         max_length=500,
         required=False,
@@ -190,7 +192,7 @@ class StaffCancelInputSerializer(CustomerMessageMixin, ReasonInputSerializer):
     pass
 
 
-class OptionalReasonInputSerializer(serializers.Serializer):
+class OptionalReasonInputSerializer(serializers.Serializer[Any]):
     reason = serializers.CharField(max_length=1000, required=False, default="", allow_blank=True)
 
 

@@ -1,26 +1,31 @@
 """Read-only views of the payment records: staff inspect here, change through services."""
 
+from typing import Any, TypeVar
+
 from django.contrib import admin, messages
-from django.db.models import Q
+from django.db.models import Model, Q, QuerySet
+from django.http import HttpRequest
 
 from core.admin_lists import RefuseNulInFiltersMixin
 from payments import maintenance
 from payments.models import Dispute, Payment, Refund, WebhookEvent
 
+_ModelT = TypeVar("_ModelT", bound=Model)
 
-class ReadOnlyAdmin(RefuseNulInFiltersMixin, admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None) -> bool:
+
+class ReadOnlyAdmin(RefuseNulInFiltersMixin, admin.ModelAdmin[_ModelT]):
+    def has_add_permission(self, request: HttpRequest, obj: _ModelT | None = None) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: _ModelT | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: _ModelT | None = None) -> bool:
         return False
 
 
 @admin.register(Payment)
-class PaymentAdmin(ReadOnlyAdmin):
+class PaymentAdmin(ReadOnlyAdmin[Payment]):
     list_display = (
         "reference",
         "order",
@@ -37,7 +42,7 @@ class PaymentAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Refund)
-class RefundAdmin(ReadOnlyAdmin):
+class RefundAdmin(ReadOnlyAdmin[Refund]):
     list_display = (
         "id",
         "payment",
@@ -54,7 +59,7 @@ class RefundAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Dispute)
-class DisputeAdmin(ReadOnlyAdmin):
+class DisputeAdmin(ReadOnlyAdmin[Dispute]):
     list_display = ("gateway_dispute_id", "order", "gateway", "amount", "status", "evidence_due_at")
     list_filter = ("gateway", "status")
     search_fields = ("gateway_dispute_id", "order__number")
@@ -75,10 +80,14 @@ class WebhookStatusFilter(admin.SimpleListFilter):
     title = "status"
     parameter_name = "status"
 
-    def lookups(self, request, model_admin):
+    def lookups(
+        self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]
+    ) -> list[tuple[str, str]]:
         return [(key, label) for key, (label, _) in WEBHOOK_STATUSES.items()]
 
-    def queryset(self, request, queryset):
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[WebhookEvent]
+    ) -> QuerySet[WebhookEvent]:
         status = WEBHOOK_STATUSES.get(self.value() or "")
         return queryset.filter(status[1]) if status else queryset
 
@@ -87,7 +96,7 @@ REPLAY_AT_MOST = 100  # each replay may ask a gateway: keep one admin request sh
 
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(ReadOnlyAdmin):
+class WebhookEventAdmin(ReadOnlyAdmin[WebhookEvent]):
     list_display = (
         "gateway",
         "event_type",
@@ -118,11 +127,11 @@ class WebhookEventAdmin(ReadOnlyAdmin):
             return "dead"
         return "failing" if obj.last_error else "waiting"
 
-    def has_replay_permission(self, request) -> bool:
+    def has_replay_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("payments.replay_webhookevent")
 
     @admin.action(description="Replay selected unprocessed events now", permissions=["replay"])
-    def replay(self, request, queryset) -> None:
+    def replay(self, request: HttpRequest, queryset: QuerySet[WebhookEvent]) -> None:
         """Processes each selected unprocessed, verified event once, in this request, through
         the same service as the worker; processed and refused ones are left alone."""
         ids = list(

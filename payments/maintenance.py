@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Min
+from django.db.models import Min, QuerySet
 from django.utils import timezone
 
 from payments import services
@@ -125,12 +125,16 @@ def replay_events(event_ids: list[int]) -> ReplayReport:
     return report
 
 
-def purgeable_events(*, older_than: timedelta, now: datetime | None = None):
+def purgeable_events(
+    *, older_than: timedelta, now: datetime | None = None
+) -> QuerySet[WebhookEvent]:
     cutoff = (now or timezone.now()) - older_than
     return WebhookEvent.objects.filter(processed_at__isnull=False, received_at__lte=cutoff)
 
 
-def purgeable_refused_events(*, older_than: timedelta, now: datetime | None = None):
+def purgeable_refused_events(
+    *, older_than: timedelta, now: datetime | None = None
+) -> QuerySet[WebhookEvent]:
     cutoff = (now or timezone.now()) - older_than
     return WebhookEvent.objects.filter(signature_valid=False, received_at__lte=cutoff)
 
@@ -151,7 +155,7 @@ def purge_refused_webhook_events(
     return _delete_in_batches(purgeable_refused_events(older_than=older_than, now=now), batch_size)
 
 
-def _delete_in_batches(rows, batch_size: int) -> int:
+def _delete_in_batches(rows: QuerySet[WebhookEvent], batch_size: int) -> int:
     # SKIP LOCKED batches: two purges at once split the work, each row deleted once.
     total = 0
     while True:

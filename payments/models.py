@@ -13,7 +13,8 @@ from django.db.models.functions import Length
 from django.db.models.lookups import LessThanOrEqual
 from django.utils import timezone
 
-MONEY = {"max_digits": 12, "decimal_places": 2}
+from shop.models import MONEY
+
 # A refused (badly signed) webhook body is kept only this far (payments.webhook_bodies).
 REFUSED_BODY_PREFIX_BYTES = 4096
 
@@ -95,6 +96,10 @@ class RefundOrigin(models.TextChoices):
     GATEWAY = "gateway", "Gateway"  # made in the gateway's dashboard, learnt from its webhook
 
 
+# A refund's key is stored with it and sent to the gateway as its own idempotency key.
+REFUND_KEY_MAX_LENGTH = 64
+
+
 class Refund(models.Model):
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
     amount = models.DecimalField(**MONEY)
@@ -125,7 +130,7 @@ class Refund(models.Model):
     restock_lines = models.JSONField(
         default=dict, blank=True, help_text="{order item id: units} restocked when processed."
     )
-    idempotency_key = models.CharField(max_length=64, unique=True)
+    idempotency_key = models.CharField(max_length=REFUND_KEY_MAX_LENGTH, unique=True)
     request_fingerprint = models.CharField(
         max_length=64, blank=True, help_text="sha256 of the staff request that made it."
     )

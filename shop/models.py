@@ -1,4 +1,5 @@
 from decimal import Decimal
+from typing import Any, TypedDict
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
@@ -8,6 +9,14 @@ from django.db.models.functions import Lower
 
 currency_code_validator = RegexValidator(r"^[A-Z]{3}$", "Use a 3-letter ISO 4217 code.")
 country_code_validator = RegexValidator(r"^[A-Z]{2}$", "Use a 2-letter ISO 3166-1 code.")
+
+
+class MoneyDigits(TypedDict):
+    max_digits: int
+    decimal_places: int
+
+
+MONEY: MoneyDigits = {"max_digits": 12, "decimal_places": 2}  # DecimalField(**MONEY)
 
 
 def default_currency() -> str:
@@ -23,12 +32,14 @@ def normalize_customer_email(email: str) -> str:
     return UserManager.normalize_email(email.strip()).lower()
 
 
-class CustomerManager(UserManager):
+class CustomerManager(UserManager["User"]):
     """Email is the login; usernames do not exist."""
 
     use_in_migrations = True
 
-    def _create_user(self, email: str, password: str | None, **extra_fields):  # type: ignore[override]
+    def _create_user(  # type: ignore[override]
+        self, email: str, password: str | None, **extra_fields: Any
+    ) -> "User":
         if not email:
             raise ValueError("An email address is required.")
         user = self.model(email=normalize_customer_email(email), **extra_fields)
@@ -36,17 +47,21 @@ class CustomerManager(UserManager):
         user.save(using=self._db)
         return user
 
-    def create_user(self, email: str, password: str | None = None, **extra_fields):  # type: ignore[override]
+    def create_user(  # type: ignore[override]
+        self, email: str, password: str | None = None, **extra_fields: Any
+    ) -> "User":
         extra_fields.setdefault("is_staff", False)
         extra_fields.setdefault("is_superuser", False)
         return self._create_user(email, password, **extra_fields)
 
-    def create_superuser(self, email: str, password: str | None = None, **extra_fields):  # type: ignore[override]
+    def create_superuser(  # type: ignore[override]
+        self, email: str, password: str | None = None, **extra_fields: Any
+    ) -> "User":
         extra_fields.setdefault("is_staff", True)
         extra_fields.setdefault("is_superuser", True)
         return self._create_user(email, password, **extra_fields)
 
-    def get_by_natural_key(self, email: str):  # type: ignore[override]
+    def get_by_natural_key(self, email: str) -> "User":  # type: ignore[override]
         return self.get(email__iexact=email)
 
 

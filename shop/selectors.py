@@ -1,9 +1,12 @@
 """Reads shared by several callers, always scoped to the customer who asks."""
 
+from typing import TypedDict
+
 from django.db.models import F, Q, QuerySet, Value
 from django.db.models.expressions import Combinable
 from django.db.models.functions import Greatest
 from django.utils import timezone
+from django_stubs_ext import WithAnnotations
 
 from shop.errors import AddressNotFound, CartItemNotFound
 from shop.models import Address, Cart, CartItem, Product, User
@@ -21,7 +24,11 @@ def available_expression() -> Combinable:
     return Greatest(F("stock") - locked_quantity_subquery(now=timezone.now()), Value(0))
 
 
-def product_queryset_with_available() -> QuerySet[Product]:
+class Availability(TypedDict):
+    available: int
+
+
+def product_queryset_with_available() -> "QuerySet[WithAnnotations[Product, Availability]]":
     return Product.objects.annotate(available=available_expression())
 
 

@@ -1,5 +1,7 @@
 """Input serializers validate shapes; output serializers render. Rules live in services."""
 
+from typing import Any
+
 from django.conf import settings
 from rest_framework import serializers
 from rest_framework.fields import empty
@@ -17,7 +19,7 @@ class CustomerEmailField(serializers.EmailField):
     is two characters), so one within the limit as typed may not be once normalised.
     """
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("max_length", EMAIL_MAX_LENGTH)
         super().__init__(**kwargs)
 
@@ -28,7 +30,7 @@ class CustomerEmailField(serializers.EmailField):
         return email
 
 
-class ProductFilterSerializer(serializers.Serializer):
+class ProductFilterSerializer(serializers.Serializer[Any]):
     # CharField refuses NUL characters, which PostgreSQL cannot compare with text. The length
     # cap bounds the work of an anonymous request: every word adds three ILIKE conditions, and
     # building the query for a couple of thousand words takes seconds of CPU.
@@ -41,7 +43,7 @@ class ProductFilterSerializer(serializers.Serializer):
     )
 
 
-class ProductOutputSerializer(serializers.ModelSerializer):
+class ProductOutputSerializer(serializers.ModelSerializer[Product]):
     available = serializers.IntegerField(read_only=True, help_text="Units that can be bought.")
 
     class Meta:
@@ -50,7 +52,7 @@ class ProductOutputSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-def _quantity_field(**kwargs) -> serializers.IntegerField:
+def _quantity_field(**kwargs: Any) -> serializers.IntegerField:
     return serializers.IntegerField(
         min_value=1,
         max_value=settings.CART_MAX_QUANTITY,
@@ -59,22 +61,22 @@ def _quantity_field(**kwargs) -> serializers.IntegerField:
     )
 
 
-class CartItemAddInputSerializer(serializers.Serializer):
+class CartItemAddInputSerializer(serializers.Serializer[Any]):
     product_id = serializers.IntegerField(min_value=1)
     quantity = _quantity_field()
 
 
-class CartItemUpdateInputSerializer(serializers.Serializer):
+class CartItemUpdateInputSerializer(serializers.Serializer[Any]):
     quantity = _quantity_field()
 
 
-class CartProductSerializer(serializers.Serializer):
+class CartProductSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     sku = serializers.CharField()
     name = serializers.CharField()
 
 
-class CartLineOutputSerializer(serializers.Serializer):
+class CartLineOutputSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     product = CartProductSerializer()
     quantity = serializers.IntegerField()
@@ -82,16 +84,16 @@ class CartLineOutputSerializer(serializers.Serializer):
     line_total = serializers.DecimalField(max_digits=14, decimal_places=2)
 
 
-class AdjustmentOutputSerializer(serializers.Serializer):
+class AdjustmentOutputSerializer(serializers.Serializer[Any]):
     kind = serializers.CharField(help_text="shipping, discount…")
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a declared field, not Field.label
     code = serializers.CharField(allow_blank=True)
     amount = serializers.DecimalField(
         max_digits=12, decimal_places=2, help_text="Positive; its kind says on which side."
     )
 
 
-class CartOutputSerializer(serializers.Serializer):
+class CartOutputSerializer(serializers.Serializer[Any]):
     items = CartLineOutputSerializer(many=True)
     item_count = serializers.IntegerField(help_text="Total units in the cart.")
     currency = serializers.CharField(help_text="Empty while the cart is empty.")
@@ -100,7 +102,7 @@ class CartOutputSerializer(serializers.Serializer):
     total = serializers.DecimalField(max_digits=14, decimal_places=2)
 
 
-class AddressInputSerializer(serializers.Serializer):
+class AddressInputSerializer(serializers.Serializer[Any]):
     """An address as a customer types it; reused by checkout for a one-off address."""
 
     full_name = serializers.CharField(max_length=200)
@@ -122,7 +124,7 @@ class AddressInputSerializer(serializers.Serializer):
         return value
 
 
-class AddressOutputSerializer(serializers.ModelSerializer):
+class AddressOutputSerializer(serializers.ModelSerializer[Address]):
     class Meta:
         model = Address
         fields = ["id", *Address.EDITABLE_FIELDS, "created_at", "updated_at"]

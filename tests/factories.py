@@ -6,12 +6,13 @@ from decimal import Decimal
 import factory
 from factory.django import DjangoModelFactory
 
+from notifications.models import Notification
 from shop.models import Address, Cart, CartItem, Product, User
 
 DEFAULT_PASSWORD = "correct-horse-battery-staple"
 
 
-class UserFactory(DjangoModelFactory):
+class UserFactory(DjangoModelFactory[User]):
     class Meta:
         model = User
         skip_postgeneration_save = True
@@ -33,7 +34,7 @@ class StaffFactory(UserFactory):
     email = factory.Sequence(lambda n: f"staff{n}@example.com")
 
 
-class ProductFactory(DjangoModelFactory):
+class ProductFactory(DjangoModelFactory[Product]):
     class Meta:
         model = Product
 
@@ -46,7 +47,7 @@ class ProductFactory(DjangoModelFactory):
     is_active = True
 
 
-class AddressFactory(DjangoModelFactory):
+class AddressFactory(DjangoModelFactory[Address]):
     class Meta:
         model = Address
 
@@ -60,7 +61,7 @@ class AddressFactory(DjangoModelFactory):
     country = "NG"
 
 
-class CartFactory(DjangoModelFactory):
+class CartFactory(DjangoModelFactory[Cart]):
     class Meta:
         model = Cart
 
@@ -68,7 +69,7 @@ class CartFactory(DjangoModelFactory):
     currency = "NGN"
 
 
-class CartItemFactory(DjangoModelFactory):
+class CartItemFactory(DjangoModelFactory[CartItem]):
     class Meta:
         model = CartItem
 
@@ -78,9 +79,9 @@ class CartItemFactory(DjangoModelFactory):
 
 
 # --- Notifications ---
-class NotificationFactory(DjangoModelFactory):
+class NotificationFactory(DjangoModelFactory[Notification]):
     class Meta:
-        model = "notifications.Notification"
+        model = Notification
 
     channel = "email"
     recipient = factory.Sequence(lambda n: f"buyer{n}@example.com")
@@ -103,7 +104,7 @@ class NotificationFactory(DjangoModelFactory):
 from orders.models import Order, OrderItem  # noqa: E402
 
 
-class OrderFactory(DjangoModelFactory):
+class OrderFactory(DjangoModelFactory[Order]):
     """An order in any state (the state is set at creation, as a fixture, not a transition)."""
 
     class Meta:
@@ -131,7 +132,7 @@ class OrderFactory(DjangoModelFactory):
     )
 
 
-class OrderItemFactory(DjangoModelFactory):
+class OrderItemFactory(DjangoModelFactory[OrderItem]):
     class Meta:
         model = OrderItem
 

@@ -9,6 +9,7 @@ Rows come back as records named by the statement's columns.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -16,6 +17,7 @@ from functools import cache
 from typing import Any
 
 from django.db import connection
+from django.db.models import Model
 
 from core import sql
 from inventory.selectors import held_by_active_locks_sql, hold_bound_sql
@@ -100,12 +102,17 @@ def read_cart(customer: Any, address_id: int | None, now: datetime) -> CheckoutC
     )
 
 
+def _columns_of(model: type[Model], alias: str) -> Callable[[str], str]:
+    """``alias.column`` of a field of ``model``, by field name."""
+    return lambda name: f"{alias}.{sql.column(model, name)}"
+
+
 @cache
 def _cart_sql(vendor: str) -> str:
     """One read of the lines, their products, what is free, the address and the new ids. With
     PostgreSQL it also draws the ids of the order, its event and one item per line."""
-    c, i, p, a = (  # the tables' columns by alias
-        lambda name, model=model, alias=alias: f"{alias}.{sql.column(model, name)}"
+    c, i, p, a = (
+        _columns_of(model, alias)
         for model, alias in ((Cart, "c"), (CartItem, "i"), (Product, "p"), (Address, "a"))
     )
     bound = hold_bound_sql(p("id"))

@@ -269,7 +269,8 @@ def confirm_bank_transfer(
                 actor=actor,
                 reason=reason,
             )
-            return Order.objects.get(pk=order_id)
+            cancelled: Order = Order.objects.get(pk=order_id)
+            return cancelled
         if order.state not in UNPAID_STATES:
             raise refuse(order, S.PAID)
         if Decimal(amount) != order.total:

@@ -255,7 +255,10 @@ class GatewayHttpClient:
                     type(exc).__name__,
                 )
                 if last_attempt:
-                    details = {"gateway": self.gateway, "reason": type(exc).__name__}
+                    details: dict[str, Any] = {
+                        "gateway": self.gateway,
+                        "reason": type(exc).__name__,
+                    }
                     if moves_money and may_have_reached_gateway(exc):
                         raise GatewayOutcomeUnknown(details=details) from exc
                     raise GatewayUnavailable(details=details) from exc

@@ -15,10 +15,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from orders import services as orders
@@ -44,6 +44,16 @@ def refund_actor_type(refund: Refund) -> str:
     return ActorType.GATEWAY if refund.origin == RefundOrigin.GATEWAY else ActorType.SYSTEM
 
 
+class _RefundBooking(TypedDict):
+    """What booking a refund on its order says, applied or not (``orders.services``)."""
+
+    order_id: int
+    amount: Decimal
+    actor_type: str
+    actor: Any
+    reason: str
+
+
 def complete_refund(*, order: Order, refund: Refund, payload: dict[str, Any]) -> None:
     """Mark a locked pending refund processed and book it: on the order when its payment paid
     the order (with its restock), else on the order's timeline only. The order is locked."""
@@ -54,7 +64,7 @@ def complete_refund(*, order: Order, refund: Refund, payload: dict[str, Any]) ->
     Payment.objects.filter(pk=refund.payment_id).update(
         amount_refunded=F("amount_refunded") + refund.amount
     )
-    common = {
+    common: _RefundBooking = {
         "order_id": order.pk,
         "amount": refund.amount,
         "actor_type": refund_actor_type(refund),
@@ -139,7 +149,7 @@ class RefundReconcileReport:
     skipped: int = 0  # claimed by a concurrent reconciler
     not_listed: int = 0  # the gateway lists no refund that is this one (yet)
     flagged: int = 0  # orders flagged for refunds nobody could settle
-    statuses: Counter = field(default_factory=Counter)
+    statuses: Counter[str] = field(default_factory=Counter)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -152,7 +162,7 @@ class RefundReconcileReport:
         }
 
 
-def pending_refunds_due(*, older_than: timedelta, now: datetime | None):
+def pending_refunds_due(*, older_than: timedelta, now: datetime | None) -> QuerySet[Refund]:
     cutoff = (now or timezone.now()) - older_than
     return (
         Refund.objects.filter(status=RefundStatus.PENDING, manual=False, created_at__lte=cutoff)

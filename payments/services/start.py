@@ -181,7 +181,9 @@ def close_open_attempts(*, order_id: int, keep: int | None = None) -> int:
     is kept unapplied and refunded). Returns how many were closed."""
     closed = 0
     open_attempts = Payment.objects.filter(order_id=order_id, status=PaymentStatus.PENDING)
-    for payment in open_attempts.exclude(pk=keep):
+    if keep is not None:
+        open_attempts = open_attempts.exclude(pk=keep)
+    for payment in open_attempts:
         try:
             done = get_provider(payment.gateway).expire_session(
                 payment.reference, gateway_ids=payment.gateway_ids

@@ -24,7 +24,7 @@ from functools import partial
 from typing import Any
 
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from core.errors import DomainError
@@ -260,7 +260,7 @@ def _record_failure(event_id: int, error: str, *, retryable: bool) -> None:
         )  # fmt: skip
 
 
-def redrive_queue(*, older_than: timedelta, now: datetime | None = None):
+def redrive_queue(*, older_than: timedelta, now: datetime | None = None) -> QuerySet[WebhookEvent]:
     """Valid events unprocessed, not dead, received and last tried ``older_than`` ago or more.
 
     Never-tried events first (a lost task, a broker outage), then the least recently tried, so

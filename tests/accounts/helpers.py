@@ -8,6 +8,7 @@ from rest_framework.test import APIClient
 
 from accounts import two_factor
 from notifications.models import Notification
+from shop.models import User
 from tests.factories import DEFAULT_PASSWORD
 
 TOKEN = "/api/auth/token/"
@@ -33,13 +34,17 @@ def emailed_link(event: str, email: str) -> dict[str, str]:
     return {"base": f"{parts.scheme}://{parts.netloc}{parts.path}", **params}
 
 
-def enrol(user) -> TOTPDevice:
-    """An authenticator set up as the admin does it; returns the confirmed device."""
+def enrolment_for(user: User) -> two_factor.Enrolment:
+    """An authenticator set up as the admin does it: the confirmed device and recovery codes."""
     device = two_factor.pending_enrolment(user)
     enrolment = two_factor.confirm_enrolment(user, code_of(device))
     assert enrolment is not None
-    user.recovery_codes = enrolment.recovery_codes
-    return enrolment.device
+    return enrolment
+
+
+def enrol(user: User) -> TOTPDevice:
+    """An authenticator set up as the admin does it; returns the confirmed device."""
+    return enrolment_for(user).device
 
 
 def code_of(device: TOTPDevice, steps_ahead: int = 0) -> str:

@@ -24,9 +24,9 @@ KEYS = {
 @pytest.mark.django_db(transaction=True)
 def test_customer_tokens_keep_working_hashed_and_the_plain_table_is_dropped():
     users = {
-        "customer": UserFactory(),
-        "staff": StaffFactory(),  # obtained without a second factor: not carried over
-        "inactive": UserFactory(is_active=False),
+        "customer": UserFactory.create(),
+        "staff": StaffFactory.create(),  # obtained without a second factor: not carried over
+        "inactive": UserFactory.create(is_active=False),
     }
     MigrationExecutor(connection).migrate([("accounts", None)])
     with connection.cursor() as cursor:

@@ -34,7 +34,7 @@ def test_the_api_docs_load_swagger_ui_from_our_static_files_under_a_csp(client):
 def test_admin_pages_send_a_csp(path):
     client = Client()
     if path != "/admin/login/":
-        admin_login(client, StaffFactory(is_superuser=True))
+        admin_login(client, StaffFactory.create(is_superuser=True))
 
     response = client.get(path)
 
@@ -46,11 +46,11 @@ def test_admin_pages_send_a_csp(path):
 
 def test_the_outbox_admin_never_shows_a_reset_link():
     link = "https://shop.example.com/account/reset/?uid=MTIz&token=cz1p4q-secret"
-    message = NotificationFactory(
+    message = NotificationFactory.create(
         template="password_reset",
         context={"customer_name": "Ada Obi", "reset_url": link, "valid_for": "1 hour"},
     )
-    client = admin_login(Client(), StaffFactory(is_superuser=True))
+    client = admin_login(Client(), StaffFactory.create(is_superuser=True))
 
     page = client.get(f"/admin/notifications/notification/{message.pk}/change/")
 

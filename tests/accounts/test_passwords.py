@@ -30,7 +30,7 @@ NEW_PASSWORD = "harmattan-breeze-2027"
 
 
 def test_changing_the_password_signs_out_every_other_device():
-    customer = UserFactory()
+    customer = UserFactory.create()
     phone, laptop = (client_with(sign_in(customer.email).json()["token"]) for _ in range(2))
 
     response = phone.post(
@@ -57,7 +57,7 @@ def test_changing_the_password_signs_out_every_other_device():
     ids=["wrong current password", "common new password", "no new password"],
 )  # fmt: skip
 def test_a_refused_change_changes_nothing(body, status, code):
-    customer = UserFactory()
+    customer = UserFactory.create()
     phone, laptop = (client_with(sign_in(customer.email).json()["token"]) for _ in range(2))
 
     error = assert_error(phone.post(CHANGE, body, format="json"), status, code)
@@ -72,7 +72,7 @@ def test_a_refused_change_changes_nothing(body, status, code):
 
 @override_settings(THROTTLE_LOGIN_RATE="2/min")
 def test_guessing_the_current_password_with_a_token_is_throttled(ratelimit_clock):
-    client = client_with(sign_in(UserFactory().email).json()["token"])
+    client = client_with(sign_in(UserFactory.create().email).json()["token"])
     guess = {"current_password": "guess", "new_password": NEW_PASSWORD}
 
     statuses = [client.post(CHANGE, guess, format="json").status_code for _ in range(3)]
@@ -81,7 +81,7 @@ def test_guessing_the_current_password_with_a_token_is_throttled(ratelimit_clock
 
 
 def test_an_admin_session_stays_signed_in_after_changing_its_password():
-    staff = UserFactory(is_staff=True)
+    staff = UserFactory.create(is_staff=True)
     client = admin_login(Client(), staff)
 
     response = client.post(
@@ -98,8 +98,8 @@ def test_an_admin_session_stays_signed_in_after_changing_its_password():
 
 
 def test_the_reset_answer_is_the_same_whether_or_not_the_address_has_an_account(api_client):
-    UserFactory(email="ada@example.com")
-    UserFactory(email="gone@example.com", is_active=False)
+    UserFactory.create(email="ada@example.com")
+    UserFactory.create(email="gone@example.com", is_active=False)
 
     answers = [
         api_client.post(RESET, {"email": email}, format="json")
@@ -115,7 +115,7 @@ def test_the_reset_answer_is_the_same_whether_or_not_the_address_has_an_account(
 
 def test_the_reset_link_sets_the_password_once_and_signs_out_every_device(api_client, settings):
     settings.PASSWORD_RESET_URL = "https://shop.example.com/account/reset/"
-    customer = UserFactory(email="ada@example.com")
+    customer = UserFactory.create(email="ada@example.com")
     device = client_with(sign_in(customer.email).json()["token"])
     api_client.post(RESET, {"email": "ADA@example.com"}, format="json")
     link = emailed_link("password_reset", "ada@example.com")
@@ -141,7 +141,7 @@ def test_the_reset_link_sets_the_password_once_and_signs_out_every_device(api_cl
 
 
 def test_the_reset_link_stops_working_after_a_password_change(api_client):
-    customer = UserFactory()
+    customer = UserFactory.create()
     api_client.post(RESET, {"email": customer.email}, format="json")
     link = emailed_link("password_reset", customer.email)
     passwords.change_password(
@@ -156,7 +156,7 @@ def test_the_reset_link_stops_working_after_a_password_change(api_client):
 
 def test_the_reset_link_expires_after_its_lifetime(api_client, settings):
     settings.PASSWORD_RESET_TIMEOUT = 3600
-    customer = UserFactory()
+    customer = UserFactory.create()
     start = datetime.now(UTC)
     with time_machine.travel(start, tick=False):
         api_client.post(RESET, {"email": customer.email}, format="json")
@@ -173,7 +173,7 @@ def test_the_reset_link_expires_after_its_lifetime(api_client, settings):
 
 
 def test_a_weak_new_password_is_refused_and_the_link_still_works(api_client):
-    customer = UserFactory()
+    customer = UserFactory.create()
     api_client.post(RESET, {"email": customer.email}, format="json")
     link = emailed_link("password_reset", customer.email)
 
@@ -204,7 +204,7 @@ def test_a_weak_new_password_is_refused_and_the_link_still_works(api_client):
     ids=["unknown account", "garbage uid", "empty"],
 )
 def test_a_forged_link_is_refused(api_client, link):
-    UserFactory()
+    UserFactory.create()
 
     response = api_client.post(CONFIRM, {**link, "new_password": NEW_PASSWORD}, format="json")
 
@@ -216,7 +216,7 @@ def test_a_forged_link_is_refused(api_client, link):
 def test_reset_requests_are_throttled_per_address_alike_for_unknown_ones(
     api_client, ratelimit_clock
 ):
-    known = UserFactory().email
+    known = UserFactory.create().email
     answers = {
         email: [api_client.post(RESET, {"email": email}, format="json") for _ in range(3)]
         for email in (known, "nobody@example.com")
@@ -229,7 +229,7 @@ def test_reset_requests_are_throttled_per_address_alike_for_unknown_ones(
 
 
 def test_the_sent_reset_email_holds_the_link_and_the_outbox_forgets_it(api_client):
-    customer = UserFactory()
+    customer = UserFactory.create()
     api_client.post(RESET, {"email": customer.email}, format="json")
     link = emailed_link("password_reset", customer.email)
 

@@ -26,9 +26,9 @@ EXPORT = "/api/auth/me/export/"
 def shopper():
     """A customer with an address book, a cart, a paid and part-refunded order, a gateway
     webhook about it and the messages sent to them; and another customer with an order."""
-    customer = UserFactory(email="ada@example.com", first_name="Ada", last_name="Obi",
+    customer = UserFactory.create(email="ada@example.com", first_name="Ada", last_name="Obi",
                            phone="+2348031234567")  # fmt: skip
-    product = ProductFactory(stock=20, price=Decimal("2500.00"), sku="SHEA-1")
+    product = ProductFactory.create(stock=20, price=Decimal("2500.00"), sku="SHEA-1")
     order = place(customer, [(product, 2)]).order
     mark_paid(order_id=order.pk, amount=order.total, currency=order.currency)
     Order.objects.filter(pk=order.pk).update(note="Call me on +2348031234567")
@@ -46,16 +46,16 @@ def shopper():
     IdempotencyKey.objects.create(
         customer=customer, key="k1", fingerprint="f", response_body={"address": "12 Admiralty"}
     )
-    AddressFactory(customer=customer, full_name="Ada Obi", line1="7 Bourdillon Road")
+    AddressFactory.create(customer=customer, full_name="Ada Obi", line1="7 Bourdillon Road")
     fill_cart(customer, [(product, 1)])
-    NotificationFactory(recipient="ada@example.com", status="sent",
+    NotificationFactory.create(recipient="ada@example.com", status="sent",
                         sent_at=order.created_at, dedup_key="mine-1")  # fmt: skip
-    NotificationFactory(recipient="ada@example.com", dedup_key="mine-2")  # still queued
-    NotificationFactory(channel="sms", recipient="+2348031234567", template="order_placed",
+    NotificationFactory.create(recipient="ada@example.com", dedup_key="mine-2")  # still queued
+    NotificationFactory.create(channel="sms", recipient="+2348031234567", template="order_placed",
                         dedup_key="mine-3")  # fmt: skip
-    other = UserFactory(email="bola@example.com")
+    other = UserFactory.create(email="bola@example.com")
     other_order = place(other, [(product, 1)]).order
-    NotificationFactory(recipient="bola@example.com", dedup_key="theirs")
+    NotificationFactory.create(recipient="bola@example.com", dedup_key="theirs")
     return customer, order, other, other_order
 
 
@@ -161,7 +161,7 @@ def test_erasure_replaces_the_person_and_keeps_the_books(shopper):
 
 
 def test_staff_accounts_are_not_erased_through_the_api():
-    staff = UserFactory(is_staff=True)
+    staff = UserFactory.create(is_staff=True)
 
     response = client_for(staff).delete(
         ME, {"password": "correct-horse-battery-staple"}, format="json"

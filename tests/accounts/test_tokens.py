@@ -25,7 +25,7 @@ NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 
 def test_a_sign_in_answers_a_token_and_its_expiry_30_days_on_for_a_customer():
-    customer = UserFactory()
+    customer = UserFactory.create()
     with time_machine.travel(NOW, tick=False):
         response = sign_in(customer.email)
         body = response.json()
@@ -38,7 +38,7 @@ def test_a_sign_in_answers_a_token_and_its_expiry_30_days_on_for_a_customer():
 
 
 def test_a_staff_token_expires_after_12_hours():
-    staff = StaffFactory()
+    staff = StaffFactory.create()
     with time_machine.travel(NOW, tick=False):
         body = sign_in(staff.email).json()
 
@@ -49,15 +49,15 @@ def test_the_lifetimes_come_from_the_settings(settings):
     settings.AUTH_TOKEN_TTL = timedelta(days=2)
     settings.STAFF_TOKEN_TTL = timedelta(minutes=30)
     with time_machine.travel(NOW, tick=False):
-        customer = sign_in(UserFactory().email).json()
-        staff = sign_in(StaffFactory().email).json()
+        customer = sign_in(UserFactory.create().email).json()
+        staff = sign_in(StaffFactory.create().email).json()
 
     assert parse_datetime(customer["expiry"]) == NOW + timedelta(days=2)
     assert parse_datetime(staff["expiry"]) == NOW + timedelta(minutes=30)
 
 
 def test_only_a_digest_of_the_token_is_stored():
-    customer = UserFactory()
+    customer = UserFactory.create()
     token = sign_in(customer.email).json()["token"]
 
     row = AuthToken.objects.get(user=customer)
@@ -68,7 +68,7 @@ def test_only_a_digest_of_the_token_is_stored():
 
 
 def test_a_token_works_until_its_expiry_and_not_after():
-    customer = UserFactory()
+    customer = UserFactory.create()
     with time_machine.travel(NOW, tick=False):
         token = sign_in(customer.email).json()["token"]
     client = client_with(token)
@@ -80,7 +80,7 @@ def test_a_token_works_until_its_expiry_and_not_after():
 
 
 def test_logout_revokes_only_the_token_it_was_sent_with():
-    customer = UserFactory()
+    customer = UserFactory.create()
     phone, laptop = (client_with(sign_in(customer.email).json()["token"]) for _ in range(2))
 
     assert phone.post("/api/auth/logout/").status_code == 204
@@ -91,7 +91,7 @@ def test_logout_revokes_only_the_token_it_was_sent_with():
 
 
 def test_logout_all_revokes_every_token_of_the_account_and_no_other():
-    customer, other = UserFactory(), UserFactory()
+    customer, other = UserFactory.create(), UserFactory.create()
     phone, laptop = (client_with(sign_in(customer.email).json()["token"]) for _ in range(2))
     others = client_with(sign_in(other.email).json()["token"])
 
@@ -103,7 +103,7 @@ def test_logout_all_revokes_every_token_of_the_account_and_no_other():
 
 
 def test_deactivating_an_account_revokes_its_tokens():
-    customer = UserFactory()
+    customer = UserFactory.create()
     sign_in(customer.email)
     sign_in(customer.email)
 
@@ -114,9 +114,9 @@ def test_deactivating_an_account_revokes_its_tokens():
 
 
 def test_deactivating_an_account_in_the_admin_revokes_its_tokens():
-    customer = UserFactory()
+    customer = UserFactory.create()
     client = client_with(sign_in(customer.email).json()["token"])
-    admin = admin_login(Client(), StaffFactory(is_superuser=True))
+    admin = admin_login(Client(), StaffFactory.create(is_superuser=True))
     form = admin.get(f"/admin/shop/user/{customer.pk}/change/").context["adminform"].form
     data = {key: value for key, value in form.initial.items() if value is not None}
     data |= {"groups": [], "user_permissions": [], "is_active": ""}
@@ -132,7 +132,7 @@ def test_deactivating_an_account_in_the_admin_revokes_its_tokens():
 
 
 def test_a_token_request_is_authenticated_in_one_query():
-    customer = UserFactory()
+    customer = UserFactory.create()
     client = client_with(sign_in(customer.email).json()["token"])
 
     with CaptureQueriesContext(connection) as captured:
@@ -143,7 +143,7 @@ def test_a_token_request_is_authenticated_in_one_query():
 
 
 def test_the_purge_deletes_expired_tokens_only():
-    customer = UserFactory()
+    customer = UserFactory.create()
     with time_machine.travel(datetime.now(UTC) - timedelta(days=31), tick=False):
         old = sign_in(customer.email).json()["token"]
     fresh = sign_in(customer.email).json()["token"]

@@ -11,7 +11,7 @@ from knox.models import AuthToken
 
 from accounts import two_factor
 from observability.models import AuditEvent
-from tests.accounts.helpers import ME, client_with, code_of, enrol, sign_in
+from tests.accounts.helpers import ME, client_with, code_of, enrol, enrolment_for, sign_in
 from tests.factories import DEFAULT_PASSWORD, StaffFactory, UserFactory
 from tests.shop.helpers import assert_error
 from tests.staff.conftest import staff_groups  # noqa: F401 - fixture
@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("staff_groups")]
 
 
 def staff_in(group: str):
-    user = StaffFactory()
+    user = StaffFactory.create()
     user.groups.add(Group.objects.get(name=group))
     return user
 
@@ -35,10 +35,10 @@ def audit_actions(user) -> list[str]:
 
 
 def test_superusers_and_finance_need_it_by_default_support_and_customers_do_not():
-    assert two_factor.second_factor_needed(StaffFactory(is_superuser=True))
+    assert two_factor.second_factor_needed(StaffFactory.create(is_superuser=True))
     assert two_factor.second_factor_needed(staff_in("Finance"))
     assert not two_factor.second_factor_needed(staff_in("Support"))
-    assert not two_factor.second_factor_needed(UserFactory())
+    assert not two_factor.second_factor_needed(UserFactory.create())
 
 
 def test_with_the_policy_off_only_staff_who_set_it_up_need_it(settings):
@@ -85,7 +85,7 @@ def test_after_a_wrong_code_the_device_waits_before_it_accepts_one():
 
 
 def test_a_code_cannot_be_used_twice():
-    superuser = StaffFactory(is_superuser=True)
+    superuser = StaffFactory.create(is_superuser=True)
     device = enrol(superuser)
     code = code_of(device, steps_ahead=1)
 
@@ -94,9 +94,8 @@ def test_a_code_cannot_be_used_twice():
 
 
 def test_a_recovery_code_signs_in_once():
-    superuser = StaffFactory(is_superuser=True)
-    enrol(superuser)
-    recovery = superuser.recovery_codes[3]
+    superuser = StaffFactory.create(is_superuser=True)
+    recovery = enrolment_for(superuser).recovery_codes[3]
 
     assert sign_in(superuser.email, otp=recovery.upper()).status_code == 200
     assert_error(sign_in(superuser.email, otp=recovery), 400, "invalid_otp")
@@ -104,7 +103,7 @@ def test_a_recovery_code_signs_in_once():
 
 
 def test_an_account_that_must_use_it_but_has_not_set_it_up_gets_no_token():
-    superuser = StaffFactory(is_superuser=True)
+    superuser = StaffFactory.create(is_superuser=True)
 
     response = sign_in(superuser.email, otp="123456")
 
@@ -120,7 +119,7 @@ def test_support_staff_without_an_authenticator_sign_in_with_the_password():
 
 
 def test_a_wrong_password_of_a_staff_account_is_audited_and_a_customers_is_not():
-    support, customer = staff_in("Support"), UserFactory()
+    support, customer = staff_in("Support"), UserFactory.create()
 
     assert_error(sign_in(support.email, password="guess"), 400, "invalid_credentials")
     assert_error(sign_in(customer.email, password="guess"), 400, "invalid_credentials")
@@ -177,7 +176,7 @@ def test_finance_staff_set_up_the_authenticator_before_any_admin_page():
 
 
 def test_an_enrolled_account_is_asked_for_its_code_and_cannot_re_enrol_with_the_password():
-    superuser = StaffFactory(is_superuser=True)
+    superuser = StaffFactory.create(is_superuser=True)
     device = enrol(superuser)
     client = password_sign_in(superuser)
 
@@ -202,7 +201,7 @@ def test_an_enrolled_account_is_asked_for_its_code_and_cannot_re_enrol_with_the_
 
 
 def test_the_verify_page_sends_back_only_to_this_site():
-    superuser = StaffFactory(is_superuser=True)
+    superuser = StaffFactory.create(is_superuser=True)
     device = enrol(superuser)
     client = password_sign_in(superuser)
 

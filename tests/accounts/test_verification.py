@@ -76,7 +76,7 @@ def test_a_link_for_another_account_or_an_old_address_is_refused(api_client):
     api_client.post(REGISTER, SIGN_UP, format="json")
     customer = User.objects.get()
     link = emailed_link("email_verification", customer.email)
-    other = UserFactory()
+    other = UserFactory.create()
     User.objects.filter(pk=customer.pk).update(email="ada.new@example.com")
 
     old_address = api_client.post(
@@ -95,7 +95,7 @@ def test_a_link_for_another_account_or_an_old_address_is_refused(api_client):
 
 
 def test_a_customer_can_ask_for_the_email_again_until_verified(api_client):
-    customer = UserFactory()
+    customer = UserFactory.create()
     client = client_for(customer)
 
     assert client.post(RESEND).status_code == 202
@@ -108,9 +108,9 @@ def test_a_customer_can_ask_for_the_email_again_until_verified(api_client):
 
 @pytest.fixture
 def ready_to_buy():
-    customer = UserFactory()
-    fill_cart(customer, [(ProductFactory(stock=5, price=Decimal("2500.00")), 1)])
-    address = AddressFactory(customer=customer)
+    customer = UserFactory.create()
+    fill_cart(customer, [(ProductFactory.create(stock=5, price=Decimal("2500.00")), 1)])
+    address = AddressFactory.create(customer=customer)
     return customer, {"payment_method": "bank_transfer", "address_id": address.pk}
 
 

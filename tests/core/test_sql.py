@@ -2,6 +2,7 @@
 would have stored, writes held by write_batch and sent with the next read."""
 
 from datetime import UTC, timedelta
+from typing import Any
 
 import pytest
 from django.db import DataError, IntegrityError, connection, models, transaction
@@ -65,15 +66,21 @@ def test_insert_without_ignoring_conflicts_raises_and_writes_nothing():
 
 @pytest.mark.django_db
 def test_a_database_constraint_still_refuses_a_bad_row():
-    product = ProductFactory(stock=3)
+    product = ProductFactory.create(stock=3)
     with pytest.raises(IntegrityError), transaction.atomic():
         sql.insert([InventoryLock(product_id=product.pk, owner="ORD-X", quantity=0)])
     assert not InventoryLock.objects.exists()
     assert Product.objects.get(pk=product.pk).stock == 3
 
 
+def _one(statement: str) -> Any:
+    found = sql.record(statement)
+    assert found is not None
+    return found
+
+
 def _held_notification(key: str) -> Notification:
-    new_id = sql.record(f"SELECT {sql.next_id_sql(Notification)} AS id").id
+    new_id = _one(f"SELECT {sql.next_id_sql(Notification)} AS id").id
     row = _notification(key)
     row.pk = new_id
     return row
@@ -83,7 +90,7 @@ def _held_notification(key: str) -> Notification:
 def test_combined_writes_reach_postgresql_as_one_statement():
     sql.insert([_notification("old"), _notification("b")])
     rows = [_held_notification("a"), _held_notification("c")]
-    touched = []
+    touched: list[int] = []
     table, key = sql.table(Notification), sql.column(Notification, "dedup_key")
     with CaptureQueriesContext(connection) as captured, sql.write_batch():
         sql.insert(rows[:1])
@@ -144,7 +151,7 @@ def test_a_failing_check_or_write_fails_the_block_and_the_transaction_keeps_noth
 def test_combined_writes_travel_with_numbered_placeholders_that_psycopg_need_not_parse():
     # Bigger than psycopg's cache for converted statements (4 kB, 50 parameters): numbered
     # once by us, the statement is sent as written, with its values in their places.
-    if not connection.features.uses_server_side_binding:
+    if not getattr(connection.features, "uses_server_side_binding", False):
         pytest.skip("DB_PREPARED_STATEMENTS=0: the client cursor interpolates %s itself")
     rows = [_held_notification(f"n{i}") for i in range(8)]
     sent: list[str] = []
@@ -179,12 +186,12 @@ def test_timestamps_read_from_sqlite_come_back_aware_in_utc():
 
 @pytest.mark.django_db(transaction=True)
 def test_reused_cursors_follow_a_reconnect_and_survive_a_failed_statement():
-    assert sql.record("SELECT 1 AS n").n == 1
+    assert _one("SELECT 1 AS n").n == 1
     connection.close()  # as Django does at CONN_MAX_AGE: the next statement reconnects
-    assert sql.record("SELECT 2 AS n").n == 2
+    assert _one("SELECT 2 AS n").n == 2
     with pytest.raises(DataError):
         sql.records("SELECT 1 / 0 AS n")
-    assert sql.record("SELECT 3 AS n").n == 3
+    assert _one("SELECT 3 AS n").n == 3
 
 
 # --- the hand-written INSERT stores what bulk_create stores ------------------------------------
@@ -205,10 +212,10 @@ def _rows_for(model_name: str):
     if model_name == "Notification":
         return _notification("one"), _notification("two")
     if model_name == "InventoryLock":
-        product = ProductFactory(stock=9)
+        product = ProductFactory.create(stock=9)
         return (InventoryLock(product=product, owner="A", quantity=2),
                 InventoryLock(product=product, owner="B", quantity=2))  # fmt: skip
-    customer = UserFactory()
+    customer = UserFactory.create()
     order = _order("ORD-EQUAL-1", customer)
     if model_name == "Order":
         return order, _order("ORD-EQUAL-2", customer)
@@ -259,7 +266,7 @@ def test_insert_refuses_a_field_the_database_fills(monkeypatch):
 # --- the backend -------------------------------------------------------------------------------
 @pytest.mark.django_db
 def test_reads_come_back_as_records_named_by_their_columns():
-    ProductFactory(sku="SKU-R1", stock=4)
+    ProductFactory.create(sku="SKU-R1", stock=4)
     product, stock = sql.column(Product, "sku"), sql.column(Product, "stock")
     [row] = sql.records(
         f"SELECT {product} AS sku, {stock} * 2 AS doubled FROM {sql.table(Product)}"  # noqa: S608
@@ -277,7 +284,7 @@ def test_postgresql_runs_through_the_project_backend():
 
 @pytest.mark.django_db
 def test_query_logging_sees_the_same_numbered_path():
-    if not connection.features.uses_server_side_binding:
+    if not getattr(connection.features, "uses_server_side_binding", False):
         pytest.skip("DB_PREPARED_STATEMENTS=0: the client cursor interpolates %s itself")
     rows = [_held_notification("logged-a"), _held_notification("logged-b")]
     with CaptureQueriesContext(connection) as captured, transaction.atomic(), sql.write_batch():

@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth.models import Permission
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def superuser():
-    return StaffFactory(is_superuser=True)
+    return StaffFactory.create(is_superuser=True)
 
 
 def logged_in(client, user):
@@ -40,7 +41,7 @@ def adjust_url(product) -> str:
 
 def sell(product, units: int):
     """A customer buys and pays for ``units`` of the product."""
-    order = place(UserFactory(), [(product, units)]).order
+    order = place(UserFactory.create(), [(product, units)]).order
     return mark_paid(order_id=order.pk, amount=order.total, currency=order.currency)
 
 
@@ -64,7 +65,7 @@ def stock_of(product) -> int:
 
 
 def test_saving_the_product_form_after_a_sale_does_not_write_the_old_stock_back(client, superuser):
-    product = ProductFactory(stock=10, name="Serum")
+    product = ProductFactory.create(stock=10, name="Serum")
     page = logged_in(client, superuser).get(change_url(product))
     assert page.status_code == 200
     assert b'name="stock"' not in page.content  # stock is read-only on the form
@@ -83,7 +84,7 @@ def test_a_sale_between_the_admin_reading_and_saving_the_product_is_kept(
 ):
     """The form's save writes only the fields it changed, so not even a sale that lands after
     the admin read the row (for this POST) is overwritten."""
-    product = ProductFactory(stock=10)
+    product = ProductFactory.create(stock=10)
     original = ProductAdmin.save_model
 
     def sale_lands_first(self, request, obj, form, change):
@@ -133,7 +134,7 @@ def test_a_product_added_in_the_admin_records_its_initial_stock(client, superuse
 
 
 def test_adjusting_stock_in_the_admin_records_who_and_why(client, superuser):
-    product = ProductFactory(stock=10)
+    product = ProductFactory.create(stock=10)
     form = logged_in(client, superuser).get(adjust_url(product))
     assert form.status_code == 200
     assert b'name="stock_seen" value="10"' in form.content
@@ -156,7 +157,7 @@ def test_adjusting_stock_in_the_admin_records_who_and_why(client, superuser):
 
 
 def test_a_counted_figure_over_a_stock_that_moved_is_a_form_error(client, superuser):
-    product = ProductFactory(stock=10)
+    product = ProductFactory.create(stock=10)
     logged_in(client, superuser).get(adjust_url(product))  # the editor sees 10
     sell(product, 3)
 
@@ -188,7 +189,7 @@ def test_a_counted_figure_over_a_stock_that_moved_is_a_form_error(client, superu
     ],
 )
 def test_refused_adjustments_are_form_errors_and_change_nothing(client, superuser, post, error):
-    product = ProductFactory(stock=10)
+    product = ProductFactory.create(stock=10)
     data = {"stock_seen": "10", "reason": "Broken", **post}
     refused = logged_in(client, superuser).post(adjust_url(product), data)
     assert refused.status_code == 200
@@ -198,8 +199,8 @@ def test_refused_adjustments_are_form_errors_and_change_nothing(client, superuse
 
 
 def test_adjusting_stock_needs_the_adjust_permission_on_the_form_and_the_post(client):
-    product = ProductFactory(stock=10)
-    catalog_editor = StaffFactory()
+    product = ProductFactory.create(stock=10)
+    catalog_editor = StaffFactory.create()
     catalog_editor.user_permissions.add(
         *Permission.objects.filter(codename__in=["view_product", "change_product"])
     )
@@ -212,7 +213,7 @@ def test_adjusting_stock_needs_the_adjust_permission_on_the_form_and_the_post(cl
     assert forged.status_code == 403
     assert stock_of(product) == 10
 
-    stock_keeper = StaffFactory()
+    stock_keeper = StaffFactory.create()
     stock_keeper.user_permissions.add(
         *Permission.objects.filter(codename__in=["view_product", "adjust_stock"])
     )
@@ -232,8 +233,13 @@ def test_adjusting_an_unknown_product_is_a_404(client, superuser):
     )
 
 
-def test_the_ledger_list_filters_by_kind_and_searches_sku_and_order_number(client, superuser):
-    serum, soap = ProductFactory(stock=10, sku="SERUM-30"), ProductFactory(stock=10, sku="SOAP-1")
+def test_the_ledger_list_filters_by_kind_and_searches_sku_and_order_number(
+    client: Client, superuser
+):
+    serum, soap = (
+        ProductFactory.create(stock=10, sku="SERUM-30"),
+        ProductFactory.create(stock=10, sku="SOAP-1"),
+    )
     order = sell(serum, 2)
     adjust_stock(product_id=soap.pk, delta=3, reason="Delivery")
     ledger_url = reverse("admin:inventory_stockmovement_changelist")
@@ -253,7 +259,8 @@ def test_the_ledger_list_filters_by_kind_and_searches_sku_and_order_number(clien
 
 
 def test_the_ledger_is_read_only_in_the_admin(client, superuser):
-    movement = adjust_stock(product_id=ProductFactory(stock=1).pk, delta=1, reason="Found")
+    movement = adjust_stock(product_id=ProductFactory.create(stock=1).pk, delta=1, reason="Found")
+    assert movement is not None
     logged_in(client, superuser)
     assert client.get(reverse("admin:inventory_stockmovement_add")).status_code == 403
     page = client.get(reverse("admin:inventory_stockmovement_change", args=[movement.pk]))
@@ -265,7 +272,7 @@ def test_the_ledger_is_read_only_in_the_admin(client, superuser):
 
 
 def test_a_product_with_stock_history_cannot_be_deleted_only_deactivated(client, superuser):
-    product = ProductFactory(stock=3)
+    product = ProductFactory.create(stock=3)
     adjust_stock(product_id=product.pk, delta=1, reason="Found one")
     logged_in(client, superuser)
 

@@ -24,7 +24,7 @@ from tests.orders.helpers import place
 pytestmark = pytest.mark.django_db
 
 
-def ledger(product) -> list[tuple]:
+def ledger(product) -> list[tuple[str, int, int, str]]:
     """The product's movements, oldest first: (kind, delta, stock_after, order_number)."""
     return list(
         StockMovement.objects.filter(product=product)
@@ -38,7 +38,7 @@ def stock_of(product) -> int:
 
 
 def test_a_new_product_opens_its_ledger_with_its_initial_stock():
-    staff = StaffFactory()
+    staff = StaffFactory.create()
     product = create_product(
         product=Product(sku="NEW-1", name="New", price=Decimal("100.00"), stock=12),
         actor=staff,
@@ -52,8 +52,8 @@ def test_a_new_product_opens_its_ledger_with_its_initial_stock():
 
 
 def test_a_payment_records_the_sale_of_each_product_with_the_order_number():
-    serum, soap = ProductFactory(stock=10), ProductFactory(stock=4)
-    order = place(UserFactory(), [(serum, 3), (soap, 1)]).order
+    serum, soap = ProductFactory.create(stock=10), ProductFactory.create(stock=4)
+    order = place(UserFactory.create(), [(serum, 3), (soap, 1)]).order
 
     mark_paid(order_id=order.pk, amount=order.total, currency=order.currency)
 
@@ -63,8 +63,8 @@ def test_a_payment_records_the_sale_of_each_product_with_the_order_number():
 
 
 def test_accepting_a_cod_order_records_the_sale_with_the_staff_member():
-    product, staff = ProductFactory(stock=5), StaffFactory(is_superuser=True)
-    order = place(UserFactory(), [(product, 2)], payment_method="cod").order
+    product, staff = ProductFactory.create(stock=5), StaffFactory.create(is_superuser=True)
+    order = place(UserFactory.create(), [(product, 2)], payment_method="cod").order
 
     staff_services.accept_cod_order(order_id=order.pk, actor=staff, reason="Phoned the buyer")
 
@@ -74,8 +74,8 @@ def test_accepting_a_cod_order_records_the_sale_with_the_staff_member():
 
 
 def test_cancelling_a_paid_order_records_a_cancel_restock():
-    product, staff = ProductFactory(stock=10), StaffFactory()
-    order = place(UserFactory(), [(product, 4)]).order
+    product, staff = ProductFactory.create(stock=10), StaffFactory.create()
+    order = place(UserFactory.create(), [(product, 4)]).order
     mark_paid(order_id=order.pk, amount=order.total, currency=order.currency)
 
     cancel_order(order_id=order.pk, actor_type=ActorType.STAFF, actor=staff, reason="Out of area")
@@ -89,8 +89,8 @@ def test_cancelling_a_paid_order_records_a_cancel_restock():
 
 
 def test_a_refund_with_restock_records_a_refund_restock():
-    product, staff = ProductFactory(stock=10), StaffFactory(is_superuser=True)
-    order = place(UserFactory(), [(product, 3)]).order
+    product, staff = ProductFactory.create(stock=10), StaffFactory.create(is_superuser=True)
+    order = place(UserFactory.create(), [(product, 3)]).order
     mark_paid(order_id=order.pk, amount=order.total, currency=order.currency)
 
     staff_services.refund(
@@ -103,19 +103,21 @@ def test_a_refund_with_restock_records_a_refund_restock():
     )
 
     assert ledger(product)[-1] == ("restock_refund", 2, 9, order.number)
-    assert StockMovement.objects.filter(product=product).first().actor == staff
+    first_movement = StockMovement.objects.filter(product=product).first()
+    assert first_movement is not None
+    assert first_movement.actor == staff
     assert stock_of(product) == 9
 
 
 def test_unpaid_orders_move_no_stock_and_write_no_ledger_row():
-    product = ProductFactory(stock=10)
-    order = place(UserFactory(), [(product, 2)]).order
+    product = ProductFactory.create(stock=10)
+    order = place(UserFactory.create(), [(product, 2)]).order
     cancel_order(order_id=order.pk, actor_type=ActorType.CUSTOMER, actor=order.customer)
     assert ledger(product) == []  # locks were released; the stock itself never changed
 
 
 def test_adjustments_add_remove_and_set_are_recorded_with_who_and_why():
-    product, staff = ProductFactory(stock=10), StaffFactory()
+    product, staff = ProductFactory.create(stock=10), StaffFactory.create()
 
     adjust_stock(product_id=product.pk, delta=5, reason="Delivery 4411", actor=staff)
     adjust_stock(product_id=product.pk, delta=-2, reason="Two jars broken", actor=staff)
@@ -137,8 +139,8 @@ def test_adjustments_add_remove_and_set_are_recorded_with_who_and_why():
 
 
 def test_setting_over_a_stock_that_moved_is_refused_with_the_current_figure():
-    product = ProductFactory(stock=10)
-    order = place(UserFactory(), [(product, 3)]).order
+    product = ProductFactory.create(stock=10)
+    order = place(UserFactory.create(), [(product, 3)]).order
     mark_paid(order_id=order.pk, amount=order.total, currency=order.currency)  # 10 → 7
 
     with pytest.raises(StockChanged) as refused:
@@ -152,13 +154,13 @@ def test_setting_over_a_stock_that_moved_is_refused_with_the_current_figure():
 
 
 def test_setting_the_stock_it_already_has_records_nothing():
-    product = ProductFactory(stock=10)
+    product = ProductFactory.create(stock=10)
     assert adjust_stock(product_id=product.pk, set_to=10, expected_stock=10, reason="Count") is None
     assert ledger(product) == []
 
 
 def test_an_adjustment_below_zero_is_refused_and_changes_nothing():
-    product = ProductFactory(stock=2)
+    product = ProductFactory.create(stock=2)
     with pytest.raises(StockNegative) as refused:
         adjust_stock(product_id=product.pk, delta=-3, reason="Broken")
     assert (refused.value.http_status, refused.value.code) == (409, "stock_negative")
@@ -180,7 +182,7 @@ def test_an_adjustment_below_zero_is_refused_and_changes_nothing():
     ],
 )
 def test_adjustments_that_do_not_say_one_clear_change_are_refused(arguments):
-    product = ProductFactory(stock=5)
+    product = ProductFactory.create(stock=5)
     with pytest.raises(StockAdjustmentInvalid) as refused:
         adjust_stock(product_id=product.pk, reason="Count", **arguments)
     assert refused.value.http_status == 400
@@ -188,21 +190,21 @@ def test_adjustments_that_do_not_say_one_clear_change_are_refused(arguments):
 
 
 def test_an_adjustment_needs_a_reason():
-    product = ProductFactory(stock=5)
+    product = ProductFactory.create(stock=5)
     with pytest.raises(StockReasonRequired):
         adjust_stock(product_id=product.pk, delta=1, reason="   ")
     assert ledger(product) == []
 
 
 def test_an_adjustment_past_the_largest_stock_is_refused():
-    product = ProductFactory(stock=5)
+    product = ProductFactory.create(stock=5)
     with pytest.raises(StockAdjustmentInvalid):
         adjust_stock(product_id=product.pk, delta=2**31 - 5, reason="Typo")
     assert stock_of(product) == 5
 
 
 def test_restore_and_commit_called_alone_keep_their_defaults():
-    product = ProductFactory(stock=5)
+    product = ProductFactory.create(stock=5)
     inventory.restore(lines={product.pk: 2})
     inventory.reserve(lines={product.pk: 1}, owner="ORD-X")
     inventory.commit(owner="ORD-X", lines={product.pk: 1})
@@ -210,8 +212,9 @@ def test_restore_and_commit_called_alone_keep_their_defaults():
 
 
 def test_the_ledger_is_append_only_in_the_model_and_the_database():
-    product = ProductFactory(stock=5)
+    product = ProductFactory.create(stock=5)
     movement = adjust_stock(product_id=product.pk, delta=1, reason="Found one")
+    assert movement is not None
     movement.reason = "rewritten"
     with pytest.raises(StockMovementAppendOnly):
         movement.save()
@@ -225,7 +228,7 @@ def test_the_ledger_is_append_only_in_the_model_and_the_database():
 
 
 def test_the_database_refuses_a_zero_delta_and_an_unknown_kind():
-    product = ProductFactory(stock=5)
+    product = ProductFactory.create(stock=5)
     for bad in ({"delta": 0, "kind": "adjustment"}, {"delta": 1, "kind": "magic"}):
         with pytest.raises(DatabaseError), transaction.atomic():
             StockMovement.objects.bulk_create(

@@ -30,8 +30,8 @@ def outcome(call):
 
 
 def test_adjustments_racing_payments_keep_stock_and_ledger_consistent():
-    serum, soap = ProductFactory(stock=INITIAL), ProductFactory(stock=INITIAL)
-    orders = [place(UserFactory(), [(serum, 2), (soap, 1)]).order for _ in range(10)]
+    serum, soap = ProductFactory.create(stock=INITIAL), ProductFactory.create(stock=INITIAL)
+    orders = [place(UserFactory.create(), [(serum, 2), (soap, 1)]).order for _ in range(10)]
 
     calls = [
         *(

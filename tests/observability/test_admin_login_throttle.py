@@ -38,7 +38,7 @@ def signed_in(client: Client) -> bool:
 def test_twelve_wrong_admin_passwords_are_refused_before_the_twelfth(
     default_rates, ratelimit_clock
 ):
-    staff = StaffFactory()
+    staff = StaffFactory.create()
     client, address = Client(), fresh_address()
     ratelimit_clock.advance(20)
 
@@ -70,7 +70,7 @@ def test_the_limit_counts_per_address_across_usernames(default_rates, ratelimit_
 
 
 def test_admin_and_api_sign_in_share_one_budget_per_account(default_rates, ratelimit_clock):
-    staff = StaffFactory()
+    staff = StaffFactory.create()
     address = fresh_address()
     for _ in range(3):
         Client().post(
@@ -86,7 +86,7 @@ def test_admin_and_api_sign_in_share_one_budget_per_account(default_rates, ratel
 
 
 def test_a_client_asking_for_json_gets_the_api_error_body(default_rates, ratelimit_clock):
-    staff, address = StaffFactory(), fresh_address()
+    staff, address = StaffFactory.create(), fresh_address()
     for _ in range(5):
         sign_in(Client(), staff.email, "guess", address)
 
@@ -108,7 +108,7 @@ def test_showing_the_login_page_is_not_an_attempt(default_rates, ratelimit_clock
 
 @override_settings(THROTTLE_LOGIN_RATE="5/min", AUTH_THROTTLE_RATE="10/min", CACHES=DOWN_REDIS)
 def test_with_redis_down_the_admin_login_is_refused():
-    staff = StaffFactory()
+    staff = StaffFactory.create()
     client = Client()
 
     response = sign_in(client, staff.email, DEFAULT_PASSWORD, fresh_address())

@@ -37,7 +37,7 @@ def assert_nothing_written(customer_id, cart_lines_left: int):
 
 @pytest.mark.django_db
 def test_a_line_whose_quantity_changed_after_the_read_fails_the_checkout(monkeypatch):
-    serum, soap = ProductFactory(stock=10), ProductFactory(stock=10)
+    serum, soap = ProductFactory.create(stock=10), ProductFactory.create(stock=10)
     client, address = ready_customer([(serum, 1), (soap, 2)])
     read_then(monkeypatch, lambda: CartItem.objects.filter(product=soap).update(quantity=5))
 
@@ -61,7 +61,7 @@ def in_another_connection(action):
 
 @pytest.mark.django_db(transaction=True)  # the removal commits on a connection of its own
 def test_a_line_removed_after_the_read_fails_the_checkout(monkeypatch):
-    serum, soap = ProductFactory(stock=10), ProductFactory(stock=10)
+    serum, soap = ProductFactory.create(stock=10), ProductFactory.create(stock=10)
     client, address = ready_customer([(serum, 1), (soap, 2)])
     read_then(
         monkeypatch,
@@ -87,7 +87,7 @@ def test_a_line_removed_after_the_read_fails_the_checkout(monkeypatch):
 
 @pytest.mark.django_db
 def test_a_line_added_after_the_read_stays_in_the_cart_unbought(monkeypatch):
-    serum, late = ProductFactory(stock=10), ProductFactory(stock=10)
+    serum, late = ProductFactory.create(stock=10), ProductFactory.create(stock=10)
     client, address = ready_customer([(serum, 1)])
     cart_id = CartItem.objects.get(product=serum).cart_id
     read_then(
@@ -107,7 +107,7 @@ def test_concurrent_checkouts_of_one_cart_with_different_keys_place_one_order(
 ):
     """A double click in a client that makes a key per click: every request has read the cart
     before any writes (a barrier after the read), so all of them race to consume the lines."""
-    serum, soap = ProductFactory(stock=10), ProductFactory(stock=10)
+    serum, soap = ProductFactory.create(stock=10), ProductFactory.create(stock=10)
     client, address = ready_customer([(serum, 2), (soap, 1)])
     all_read = threading.Barrier(checkouts)
     read_then(monkeypatch, lambda: all_read.wait(timeout=30))
@@ -135,7 +135,7 @@ def test_concurrent_checkouts_of_one_cart_with_different_keys_place_one_order(
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_checkouts_without_a_barrier_still_place_one_order():
-    product = ProductFactory(stock=10)
+    product = ProductFactory.create(stock=10)
     client, address = ready_customer([(product, 3)])
 
     results = run_at_once([checkout_call(client, address, key=f"click-{n}") for n in range(5)])

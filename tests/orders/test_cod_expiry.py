@@ -1,7 +1,7 @@
 """Cash-on-delivery orders that staff do not accept in time expire and release their stock."""
 
 import importlib
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.apps import apps
@@ -31,10 +31,16 @@ def _fresh_platform_settings():
 
 
 def place_cod(product, units: int = 2) -> Order:
-    return place(UserFactory(), [(product, units)], payment_method="cod").order
+    return place(UserFactory.create(), [(product, units)], payment_method="cod").order
 
 
-def lock_expiries(order: Order) -> set:
+def expiry(order: Order) -> datetime:
+    """The expiry of an order that has one (an unpaid order waiting to be paid or accepted)."""
+    assert order.expires_at is not None
+    return order.expires_at
+
+
+def lock_expiries(order: Order) -> set[datetime | None]:
     return set(
         InventoryLock.objects.filter(owner=order.number).values_list("expires_at", flat=True)
     )
@@ -42,29 +48,31 @@ def lock_expiries(order: Order) -> set:
 
 def test_a_cod_order_and_its_stock_wait_72_hours_for_acceptance_by_default():
     before = timezone.now()
-    order = place_cod(ProductFactory(stock=5))
-    assert before + timedelta(hours=72) <= order.expires_at <= timezone.now() + timedelta(hours=72)
+    order = place_cod(ProductFactory.create(stock=5))
+    assert before + timedelta(hours=72) <= expiry(order) <= timezone.now() + timedelta(hours=72)
     assert lock_expiries(order) == {order.expires_at}
 
 
 def test_the_acceptance_window_is_a_platform_setting():
     set_setting("checkout.cod_acceptance_hours", 6)
     before = timezone.now()
-    order = place_cod(ProductFactory(stock=5))
-    assert before + timedelta(hours=6) <= order.expires_at <= timezone.now() + timedelta(hours=6)
+    order = place_cod(ProductFactory.create(stock=5))
+    assert before + timedelta(hours=6) <= expiry(order) <= timezone.now() + timedelta(hours=6)
 
 
 def test_an_unaccepted_cod_order_expires_and_releases_its_stock():
-    product = ProductFactory(stock=5)
+    product = ProductFactory.create(stock=5)
     order = place_cod(product, 2)
     assert get_available_stock(product.pk) == 3
 
-    cancelled = expire_overdue_orders(now=order.expires_at + timedelta(seconds=1))
+    cancelled = expire_overdue_orders(now=expiry(order) + timedelta(seconds=1))
 
     assert cancelled == 1
     order.refresh_from_db()
     assert order.state == OrderState.CANCELLED
-    assert OrderEvent.objects.filter(order=order).last().kind == "expired"
+    last_event = OrderEvent.objects.filter(order=order).last()
+    assert last_event is not None
+    assert last_event.kind == "expired"
     assert not InventoryLock.objects.filter(owner=order.number).exists()
     assert get_available_stock(product.pk) == 5
     message = Notification.objects.get(template="order_expired", channel="email")
@@ -73,18 +81,18 @@ def test_an_unaccepted_cod_order_expires_and_releases_its_stock():
 
 
 def test_the_cleanup_run_expires_them_too():
-    product = ProductFactory(stock=5)
+    product = ProductFactory.create(stock=5)
     order = place_cod(product, 5)
-    report = run_cleanup(now=order.expires_at + timedelta(minutes=1))
+    report = run_cleanup(now=expiry(order) + timedelta(minutes=1))
     assert report.expired_orders_cancelled == 1
     assert get_available_stock(product.pk) == 5
 
 
 def test_an_order_accepted_in_time_no_longer_expires():
-    product = ProductFactory(stock=5)
+    product = ProductFactory.create(stock=5)
     order = place_cod(product, 2)
 
-    accept_cash_on_delivery(order_id=order.pk, actor=StaffFactory(), reason="Phoned")
+    accept_cash_on_delivery(order_id=order.pk, actor=StaffFactory.create(), reason="Phoned")
     order.refresh_from_db()
     assert (order.state, order.expires_at) == (OrderState.PROCESSING, None)
 
@@ -95,11 +103,11 @@ def test_an_order_accepted_in_time_no_longer_expires():
 
 
 def test_the_migration_gives_waiting_cod_orders_a_window_from_now_and_reverses():
-    product = ProductFactory(stock=20)
+    product = ProductFactory.create(stock=20)
     waiting = place_cod(product, 1)
     accepted = place_cod(product, 1)
-    accept_cash_on_delivery(order_id=accepted.pk, actor=StaffFactory())
-    transfer = place(UserFactory(), [(product, 1)]).order
+    accept_cash_on_delivery(order_id=accepted.pk, actor=StaffFactory.create())
+    transfer = place(UserFactory.create(), [(product, 1)]).order
     # As the earlier code left them: COD orders and their locks without an expiry.
     Order.objects.filter(pk=waiting.pk).update(expires_at=None)
     InventoryLock.objects.filter(owner=waiting.number).update(expires_at=None)
@@ -109,7 +117,7 @@ def test_the_migration_gives_waiting_cod_orders_a_window_from_now_and_reverses()
     migration.give_waiting_cod_orders_an_expiry(apps, None)
 
     waiting.refresh_from_db()
-    assert waiting.expires_at >= before + timedelta(hours=72)
+    assert expiry(waiting) >= before + timedelta(hours=72)
     assert lock_expiries(waiting) == {waiting.expires_at}
     assert Order.objects.get(pk=accepted.pk).expires_at is None
     assert Order.objects.get(pk=transfer.pk).expires_at == transfer_expiry
@@ -124,13 +132,11 @@ def test_the_migration_gives_waiting_cod_orders_a_window_from_now_and_reverses()
 
 def test_the_migration_reads_the_window_from_the_platform_setting():
     set_setting("checkout.cod_acceptance_hours", 10)
-    waiting = place_cod(ProductFactory(stock=5), 1)
+    waiting = place_cod(ProductFactory.create(stock=5), 1)
     Order.objects.filter(pk=waiting.pk).update(expires_at=None)
 
     before = timezone.now()
     migration.give_waiting_cod_orders_an_expiry(apps, None)
 
     waiting.refresh_from_db()
-    assert (
-        before + timedelta(hours=10) <= waiting.expires_at <= timezone.now() + timedelta(hours=10)
-    )
+    assert before + timedelta(hours=10) <= expiry(waiting) <= timezone.now() + timedelta(hours=10)

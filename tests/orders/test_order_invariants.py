@@ -36,10 +36,10 @@ S = OrderState
 class OrderLifecycle(RuleBasedStateMachine):
     @initialize(stocks=st.lists(st.integers(0, 6), min_size=3, max_size=3))
     def create_shop(self, stocks):
-        self.products = [ProductFactory(stock=s, price=Decimal("100.00")) for s in stocks]
+        self.products = [ProductFactory.create(stock=s, price=Decimal("100.00")) for s in stocks]
         self.initial = {p.pk: s for p, s in zip(self.products, stocks, strict=True)}
-        self.customers = [UserFactory() for _ in range(2)]
-        self.staff = StaffFactory()
+        self.customers = [UserFactory.create() for _ in range(2)]
+        self.staff = StaffFactory.create()
         self.orders: list[int] = []
         self.expected_events: dict[int, int] = {}
 
@@ -162,12 +162,14 @@ class OrderLifecycle(RuleBasedStateMachine):
         assert {pk: stock[pk] + sold[pk] for pk in stock} == self.initial
 
     def _unpaid_orders(self, customer: int) -> int:
-        return Order.objects.filter(
+        unpaid: int = Order.objects.filter(
             customer=self.customers[customer], state__in=UNPAID_STATES
         ).count()
+        return unpaid
 
     def _unpaid_limit(self) -> int:
-        return get_setting("checkout.max_unpaid_orders_per_customer")
+        limit: int = get_setting("checkout.max_unpaid_orders_per_customer")
+        return limit
 
     @invariant()
     def no_customer_over_the_unpaid_order_cap(self):

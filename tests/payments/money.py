@@ -25,7 +25,9 @@ def paid_order(fake, client, customer, *, gateway: str = "paystack", quantity: i
     fake.pay(payment.reference)
     payment.refresh_from_db()
     result = get_provider(gateway).verify(payment.reference, gateway_ids=payment.gateway_ids)
-    apply_gateway_event(event=event_from_verify(gateway, result), payment=payment)
+    event = event_from_verify(gateway, result)
+    assert event is not None
+    apply_gateway_event(event=event, payment=payment)
     payment.refresh_from_db()
     return Order.objects.get(pk=payment.order_id), payment, product
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -13,7 +14,13 @@ from django.utils import timezone
 
 from orders.models import Order, OrderEvent
 from payments.models import Payment, WebhookEvent
-from payments.services import Deferred, process_webhook_event, redrive_stuck_webhooks, webhooks
+from payments.services import (
+    Deferred,
+    events,
+    process_webhook_event,
+    redrive_stuck_webhooks,
+    webhooks,
+)
 from payments.services.webhooks import redrive_queue
 from shop.platform_settings import set_setting
 from tests.factories import StaffFactory
@@ -29,7 +36,7 @@ NOW = timedelta(0)
 def broken_booking(monkeypatch) -> set[str]:
     """References whose booking raises (a bug) until the test removes them (the fix ships)."""
     broken: set[str] = set()
-    apply = webhooks.apply_gateway_event
+    apply = events.apply_gateway_event  # what the webhooks module calls
 
     def apply_unless_broken(*, event, payment=None):
         if event.reference in broken:
@@ -62,7 +69,7 @@ def pending_paystack(fake_paystack, customer, customer_client):
     return place
 
 
-def received(fake_paystack, payload: dict) -> WebhookEvent:
+def received(fake_paystack, payload: dict[str, Any]) -> WebhookEvent:
     """The gateway posts a signed event; it is stored (its task is not run: no commit here)."""
     body = json.dumps(payload).encode()
     response = post_webhook(body, fake_paystack.signed_headers(body))
@@ -70,7 +77,7 @@ def received(fake_paystack, payload: dict) -> WebhookEvent:
     return WebhookEvent.objects.latest("pk")
 
 
-def charge_success(reference: str, amount: int = 500000) -> dict:
+def charge_success(reference: str, amount: int = 500000) -> dict[str, Any]:
     return {
         "event": "charge.success",
         "data": {
@@ -183,7 +190,7 @@ LIST = "/admin/payments/webhookevent/"
 def staff_client(*permissions: str) -> Client:
     from django.contrib.auth.models import Permission
 
-    staff = StaffFactory()
+    staff = StaffFactory.create()
     staff.user_permissions.set(
         Permission.objects.filter(content_type__app_label="payments", codename__in=permissions)
     )

@@ -101,12 +101,8 @@ class Unreadable:
 
 @pytest.mark.parametrize("path", ["/api/webhooks/stripe", "/api/webhooks/stripe/"])
 def test_an_oversized_content_length_is_refused_before_the_body_is_read(path):
-    response = Client().generic(
-        "POST",
-        path,
-        content_type="application/json",
-        **{"CONTENT_LENGTH": str(10**9), "wsgi.input": Unreadable()},
-    )
+    environ: dict[str, Any] = {"CONTENT_LENGTH": str(10**9), "wsgi.input": Unreadable()}
+    response = Client().generic("POST", path, content_type="application/json", **environ)
 
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "payload_too_large"

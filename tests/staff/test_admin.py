@@ -36,8 +36,9 @@ def logged_in(client, user):
 def post_refund_form(client, order: Order, data: dict[str, str]):
     """Fill in the refund form as a browser does: it posts the key the page was drawn with."""
     form = client.get(action_url(order, "refund")).content.decode()
-    key = re.search(r'name="idempotency_key" value="([^"]+)"', form).group(1)
-    return client.post(action_url(order, "refund"), {**data, "idempotency_key": key})
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', form)
+    assert key is not None, "the refund form carries no idempotency key"
+    return client.post(action_url(order, "refund"), {**data, "idempotency_key": key[1]})
 
 
 def changelist_queries(client, count: int) -> int:
@@ -57,8 +58,10 @@ def test_changelist_query_count_does_not_grow_with_orders(client, superuser):
 
 
 def test_changelist_columns_newest_first_and_search(client, superuser):
-    older = OrderFactory(customer=UserFactory(email="ada@example.com", phone="+2348030000001"))
-    newer = OrderFactory(total=Decimal("7000.00"), subtotal=Decimal("7000.00"))
+    older = OrderFactory.create(
+        customer=UserFactory.create(email="ada@example.com", phone="+2348030000001")
+    )
+    newer = OrderFactory.create(total=Decimal("7000.00"), subtotal=Decimal("7000.00"))
     body = logged_in(client, superuser).get(CHANGELIST).content.decode()
     assert body.index(newer.number) < body.index(older.number)
     assert "7000.00 NGN" in body
@@ -71,8 +74,10 @@ def test_changelist_columns_newest_first_and_search(client, superuser):
 
 
 def test_changelist_filters(client, superuser):
-    paid = OrderFactory(state=S.PAID, payment_status=PaymentStatus.PAID, needs_attention=True)
-    pending = OrderFactory(payment_method="cod")
+    paid = OrderFactory.create(
+        state=S.PAID, payment_status=PaymentStatus.PAID, needs_attention=True
+    )
+    pending = OrderFactory.create(payment_method="cod")
     logged_in(client, superuser)
     for params, shown, hidden in [
         ({"state": "paid"}, paid, pending),
@@ -236,7 +241,7 @@ def test_search_by_payment_reference_and_payments_refunds_on_the_page(
     from payments.models import Payment
 
     order = paid_order(buyer, stocked_product)
-    other = OrderFactory()
+    other = OrderFactory.create()
     Payment.objects.create(
         order=order,
         gateway="paystack",

@@ -84,7 +84,7 @@ def timeline_kinds(page: Page) -> list[str]:
 def test_staff_fulfils_ships_and_refunds_an_order(
     browser, live_server, buyer, stocked_product, staff_groups, tmp_path
 ):
-    clerk = StaffFactory(email="clerk@example.com", first_name="Chi", last_name="Eze")
+    clerk = StaffFactory.create(email="clerk@example.com", first_name="Chi", last_name="Eze")
     clerk.groups.add(*Group.objects.filter(name__in=["Support", "Finance"]))
     order = paid_order(buyer, stocked_product, quantity=2)
     OrderFactory.create_batch(4)  # a changelist with more than one row
@@ -179,10 +179,12 @@ def sign_in(page: Page, url: str, email: str, code: str) -> None:
 def test_a_superuser_signs_in_with_a_code_or_a_recovery_code_under_the_csp(
     browser, live_server, staff_groups
 ):
-    boss = StaffFactory(email="boss@example.com", is_superuser=True)
+    boss = StaffFactory.create(email="boss@example.com", is_superuser=True)
     device = two_factor.pending_enrolment(boss)
     secret = b32encode(device.bin_key).decode()
-    recovery_codes = two_factor.confirm_enrolment(boss, totp_code(secret)).recovery_codes
+    enrolment = two_factor.confirm_enrolment(boss, totp_code(secret))
+    assert enrolment is not None
+    recovery_codes = enrolment.recovery_codes
     page = browser.new_page()
     page.add_init_script(CSP_WATCH)
     requested: list[str] = []

@@ -97,7 +97,11 @@ def test_the_admin_form_submitted_twice_refunds_once(client, buyer, stocked_prod
     order = paid_bank_transfer_order(buyer, stocked_product)
     admin_login(client, finance_user)
     url = f"/admin/orders/order/{order.pk}/action/refund/"
-    key = re.search(r'name="idempotency_key" value="([^"]+)"', client.get(url).content.decode())[1]
+    drawn_key = re.search(
+        r'name="idempotency_key" value="([^"]+)"', client.get(url).content.decode()
+    )
+    assert drawn_key is not None
+    key = drawn_key[1]
     form = {"amount": "700.00", "reason": "late", "idempotency_key": key}
 
     client.post(url, form)

@@ -24,7 +24,8 @@ def move(order: Order, *steps: str, actor) -> Order:
     for step in steps:
         options = {"tracking_number": "TRK1", "carrier": "GIG"} if step == S.SHIPPED else {}
         staff.update_order_status(order_id=order.pk, to_state=step, actor=actor, **options)
-    return Order.objects.get(pk=order.pk)
+    moved: Order = Order.objects.get(pk=order.pk)
+    return moved
 
 
 @pytest.mark.parametrize(
@@ -122,7 +123,9 @@ def test_a_refund_confirmed_after_the_order_moved_on_is_still_booked(
         Decimal("1000.00"),
         Decimal("0.00"),
     )
-    assert order.events.order_by("-id").first().kind == "refund_recorded"
+    last_event = order.events.order_by("-id").first()
+    assert last_event is not None
+    assert last_event.kind == "refund_recorded"
 
 
 def test_a_late_return_of_an_archived_order_is_refunded(buyer, stocked_product, finance_user):
@@ -169,6 +172,6 @@ def test_the_button_follows_the_same_rule_as_the_service(state, allowed):
     from orders.services import refund_refusal
     from tests.factories import OrderFactory
 
-    order = OrderFactory(state=state, payment_status="paid")
+    order = OrderFactory.create(state=state, payment_status="paid")
     assert staff.can_refund(order) is allowed
     assert (refund_refusal(order) is None) is allowed

@@ -1,4 +1,6 @@
+from argparse import ArgumentParser
 from datetime import timedelta
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -18,12 +20,19 @@ class Command(BaseCommand):
         "--dry-run only lists them. Exits 1 if a gateway could not be asked."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--older-than", type=duration_argument, default=None)
         parser.add_argument("--limit", type=int, default=500, help="Most refunds to check.")
         parser.add_argument("--dry-run", action="store_true", help="List; change nothing.")
 
-    def handle(self, *args, older_than: timedelta | None, limit: int, dry_run: bool, **options):
+    def handle(
+        self,
+        *args: Any,
+        older_than: timedelta | None,
+        limit: int,
+        dry_run: bool,
+        **options: Any,
+    ) -> None:
         older_than = older_than or timedelta(
             minutes=get_setting("payments.reconcile_refunds_after_minutes")
         )

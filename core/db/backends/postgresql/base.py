@@ -51,7 +51,7 @@ class DatabaseWrapper(postgresql.DatabaseWrapper):
 
     def _close(self) -> None:
         self._statement_cursors = {}
-        super()._close()
+        super()._close()  # type: ignore[misc]  # not in django-stubs
 
     # --- statements -------------------------------------------------------------------------
     def statement_cursor(self, *, numbered: bool = False, batch: bool = False) -> CursorWrapper:
@@ -62,7 +62,7 @@ class DatabaseWrapper(postgresql.DatabaseWrapper):
         self.close_if_health_check_failed()
         self.ensure_connection()
         self.validate_thread_sharing()
-        cursor = self._statement_cursors.get((numbered, batch))
+        cursor: Any = self._statement_cursors.get((numbered, batch))
         if cursor is None:
             cursor = psycopg.RawCursor(self.connection) if numbered else self.create_cursor()
             self._statement_cursors[(numbered, batch)] = cursor
@@ -70,7 +70,7 @@ class DatabaseWrapper(postgresql.DatabaseWrapper):
 
     def fetch(
         self, sql: str, params: Sequence[Any] = (), *, send_held_writes: bool = True
-    ) -> tuple[list[tuple], list[str]]:
+    ) -> tuple[list[tuple[Any, ...]], list[str]]:
         """Run one read; its rows and its column names. Writes held by ``write_batch`` go
         first, in the same round trip, unless ``send_held_writes`` is false (the read does not
         depend on them: they stay held for the next read)."""
@@ -129,7 +129,7 @@ class DatabaseWrapper(postgresql.DatabaseWrapper):
     def _combined(self, writes: list[DeferredWrite]) -> tuple[CursorWrapper, str, list[Any]]:
         statements = tuple(write.sql for write in writes)
         params = [p for write in writes for p in write.params]
-        numbered = bool(self.features.uses_server_side_binding)
+        numbered = bool(self.features.uses_server_side_binding)  # type: ignore[attr-defined]
         cursor = self.statement_cursor(numbered=numbered, batch=True)
         return cursor, combined_sql(statements, numbered), params
 
@@ -141,7 +141,7 @@ class DatabaseWrapper(postgresql.DatabaseWrapper):
 
     def _send_with_read(
         self, writes: list[DeferredWrite], sql: str, params: Sequence[Any]
-    ) -> tuple[list[tuple], list[str]]:
+    ) -> tuple[list[tuple[Any, ...]], list[str]]:
         """The held writes, then the read, in one psycopg pipeline. If the writes fail the
         read is not run and their error is raised as Django's."""
         read = self.statement_cursor()

@@ -5,7 +5,7 @@ from django.db.backends.postgresql import operations
 
 
 class DatabaseOperations(operations.DatabaseOperations):
-    def last_executed_query(self, cursor: Any, sql: str, params: Any) -> str | None:
+    def last_executed_query(self, cursor: Any, sql: str, params: Any) -> str:
         """As Django's, and for a statement already numbered ``$1``… (which psycopg cannot
         render with its values) the statement itself: query logging sees every path."""
         try:

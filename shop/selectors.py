@@ -98,7 +98,7 @@ def cart_summary(*, customer: User) -> dict:
         ],
         PricingContext(currency=currency, customer_id=customer.pk),
     )
-    return {
+    summary = {
         "items": [
             {
                 "id": item.pk,
@@ -111,10 +111,12 @@ def cart_summary(*, customer: User) -> dict:
         ],
         "item_count": sum(line.quantity for line in basket.lines),
         "currency": currency,
-        "subtotal": basket.subtotal,
-        "adjustments": [
-            {"kind": a.kind, "label": a.label, "code": a.code, "amount": a.amount}
-            for a in basket.adjustments
-        ],
         "total": basket.total,
     }
+    if basket.adjustments:  # absent while no adjuster applies: the body clients know today
+        summary["subtotal"] = basket.subtotal
+        summary["adjustments"] = [
+            {"kind": a.kind, "label": a.label, "code": a.code, "amount": a.amount}
+            for a in basket.adjustments
+        ]
+    return summary

@@ -97,8 +97,12 @@ class CartOutputSerializer(serializers.Serializer[Any]):
     items = CartLineOutputSerializer(many=True)
     item_count = serializers.IntegerField(help_text="Total units in the cart.")
     currency = serializers.CharField(help_text="Empty while the cart is empty.")
-    subtotal = serializers.DecimalField(max_digits=14, decimal_places=2)
-    adjustments = AdjustmentOutputSerializer(many=True)
+    subtotal = serializers.DecimalField(
+        max_digits=14, decimal_places=2, required=False, help_text="Only with adjustments."
+    )
+    adjustments = AdjustmentOutputSerializer(
+        many=True, required=False, help_text="Shipping, discounts…; absent when there are none."
+    )
     total = serializers.DecimalField(max_digits=14, decimal_places=2)
 
 

@@ -8,6 +8,7 @@ ever aimed at backends of the test's own database.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -104,10 +105,8 @@ class PrivatePostgres:
         return self.url(name)
 
     def remove(self) -> None:
-        try:
+        with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
             self.stop("immediate")
-        except subprocess.CalledProcessError:
-            pass  # already stopped
         shutil.rmtree(self.directory, ignore_errors=True)
 
 

@@ -187,6 +187,6 @@ def test_refunding_a_payment(fakes, customer, gateway, fault):
     assert (retry.status_code, error_code(retry)) == (409, "refund_exceeds_refundable")
 
 
-def _gateway_refunds(fake) -> list:
+def _gateway_refunds(fake) -> list[dict[str, object]]:
     with fake.lock:
         return list(fake.refunds.values())

@@ -56,7 +56,7 @@ class Load:
         self.pool.submit(self._loop, "/api/cart/", {"Authorization": f"Token {self.token}"})
         return self
 
-    def seen(self) -> Counter:
+    def seen(self) -> Counter[tuple[str, int | str]]:
         with self.lock:
             return Counter(self.answers)
 

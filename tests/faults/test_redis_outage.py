@@ -57,13 +57,15 @@ def shop(tmp_path):
         BEAT_REDRIVE_WEBHOOKS_SECONDS="1",
         BEAT_DISPATCH_NOTIFICATIONS_SECONDS="1",
     )
-    started: list = []
+    started: list[AppServer | CeleryWorker | CeleryBeat] = []
     try:
-        started.append(AppServer(dict(env), workers=2, name="redis-outage").start())
+        server = AppServer(dict(env), workers=2, name="redis-outage").start()
+        started.append(server)
         started.append(CeleryWorker(dict(env), concurrency=2).start())
-        started.append(CeleryBeat(dict(env)).start())
-        paystack.webhook_target = started[0].url("/api/webhooks/paystack/")
-        yield started[0], started[2], redis_server, paystack, smtp
+        beat = CeleryBeat(dict(env)).start()
+        started.append(beat)
+        paystack.webhook_target = server.url("/api/webhooks/paystack/")
+        yield server, beat, redis_server, paystack, smtp
     finally:
         for process in reversed(started):
             process.stop()

@@ -159,7 +159,8 @@ def test_a_worker_killed_whole_leaves_the_event_to_be_delivered_again_and_applie
 
     _kill_while_applying(server, paystack, reference, order, kill_the_whole_worker)
     broker = redis.Redis.from_url(redis_server.url)
-    [(_, delivered_at)] = broker.zrange("unacked_index", 0, -1, withscores=True)
+    unacked: list[tuple[bytes, float]] = broker.zrange("unacked_index", 0, -1, withscores=True)  # type: ignore[assignment]
+    [(_, delivered_at)] = unacked
     assert Order.objects.get(pk=order.pk).state == "pending_payment"  # nobody applied it
     # Redis gives the message out again only once its visibility timeout has passed.
     wait_until(

@@ -111,40 +111,26 @@ EVENT_FIELDS = {
     "created": _maybe(st.integers(min_value=0, max_value=2**40)),
 }
 event_objects = st.fixed_dictionaries({}, optional=EVENT_FIELDS)
+PAYSTACK_EVENTS = [
+    "charge.success", "refund.processed", "refund.failed", "charge.dispute.create",
+    "charge.dispute.resolve", "transfer.success",
+]  # fmt: skip
+STRIPE_EVENTS = [
+    "checkout.session.completed", "payment_intent.succeeded", "payment_intent.payment_failed",
+    "refund.updated", "charge.dispute.created", "charge.dispute.closed",
+    "checkout.session.expired",
+]  # fmt: skip
 GATEWAY_EVENTS = {
     "paystack": st.fixed_dictionaries(
         {
-            "event": _maybe(
-                st.sampled_from(
-                    [
-                        "charge.success",
-                        "refund.processed",
-                        "refund.failed",
-                        "charge.dispute.create",
-                        "charge.dispute.resolve",
-                        "transfer.success",
-                    ]
-                )
-            ),  # fmt: skip
+            "event": _maybe(st.sampled_from(PAYSTACK_EVENTS)),
             "data": _maybe(event_objects),
         }
     ),
     "stripe": st.fixed_dictionaries(
         {
             "id": _maybe(st.text(min_size=1, max_size=20)),
-            "type": _maybe(
-                st.sampled_from(
-                    [
-                        "checkout.session.completed",
-                        "payment_intent.succeeded",
-                        "payment_intent.payment_failed",
-                        "refund.updated",
-                        "charge.dispute.created",
-                        "charge.dispute.closed",
-                        "checkout.session.expired",
-                    ]
-                )
-            ),  # fmt: skip
+            "type": _maybe(st.sampled_from(STRIPE_EVENTS)),
             "created": _maybe(st.integers(min_value=0, max_value=2**40)),
             "data": _maybe(st.fixed_dictionaries({"object": _maybe(event_objects)})),
         }

@@ -146,7 +146,9 @@ bodies = st.binary(max_size=2048) | json_values.map(lambda v: json.dumps(v).enco
 
 
 def post(gateway: str, body: bytes, headers: dict[str, str]):
-    meta = {f"HTTP_{name.upper().replace('-', '_')}": value for name, value in headers.items()}
+    meta: dict[str, Any] = {
+        f"HTTP_{name.upper().replace('-', '_')}": value for name, value in headers.items()
+    }
     return APIClient().post(
         f"/api/webhooks/{gateway}/", data=body, content_type="application/json", **meta
     )

@@ -43,8 +43,8 @@ from soak_checks import SWEEP_SECONDS, Shop, Verdict  # noqa: E402  (bench/: thi
 
 from tests.fakes.paystack import FakePaystack  # noqa: E402
 from tests.fakes.smtp_server import FakeSmtpServer  # noqa: E402
-from tests.faults.processes import CeleryBeat, child_pids  # noqa: E402
-from tests.servers import AppServer, CeleryWorker, PrivateRedis, app_environment  # noqa: E402
+from tests.faults.processes import CeleryBeat, child_pids, shop_environment  # noqa: E402
+from tests.servers import AppServer, CeleryWorker, PrivateRedis  # noqa: E402
 
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/shop"
 MIX = {"browse": 70, "cart": 20, "checkout": 8, "webhook": 2}
@@ -229,14 +229,11 @@ def main() -> int:
     smtp.start()
     paystack.auto_deliver = False
     redis_server = PrivateRedis(workdir).start()
-    env = app_environment(
-        DATABASE_URL=db_url,
-        REDIS_URL=redis_server.url,
-        PAYSTACK_BASE_URL=paystack.base_url,
-        PAYSTACK_SECRET_KEY=paystack.secret_key,
-        EMAIL_HOST="127.0.0.1",
-        EMAIL_PORT=str(smtp.port),
-        EMAIL_USE_TLS="0",
+    env = shop_environment(
+        database=db_url,
+        redis_url=redis_server.url,
+        paystack=paystack,
+        smtp=smtp,
         DB_CONN_MAX_AGE="60",
         # Abuse limits off: a few thousand customers on one address would trip them.
         THROTTLE_CHECKOUT_RATE="", THROTTLE_WEBHOOK_RATE="", THROTTLE_PAYMENT_RATE="",

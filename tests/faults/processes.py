@@ -15,29 +15,39 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import psycopg
 
-from tests.servers import PROJECT_DIR, START_DEADLINE_SECONDS, free_port, stop_process
+from tests.fakes.paystack import FakePaystack
+from tests.fakes.smtp_server import FakeSmtpServer
+from tests.servers import (
+    PROJECT_DIR,
+    START_DEADLINE_SECONDS,
+    app_environment,
+    free_port,
+    stop_process,
+)
 
-POLL_SECONDS = 0.05
 
-
-def wait_until(condition: Any, *, timeout: float = 30, what: str = "") -> Any:
-    """Poll ``condition`` until it returns something truthy, or fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what or condition}")
-        time.sleep(POLL_SECONDS)  # a polling interval on a deadline, not a wait for the outcome
+def shop_environment(
+    *,
+    database: str,
+    redis_url: str,
+    paystack: FakePaystack | None = None,
+    smtp: FakeSmtpServer | None = None,
+    **settings: str,
+) -> dict[str, str]:
+    """The production environment of the app's processes, with the fake Paystack as its
+    gateway and the fake SMTP server as its mail server when given."""
+    env = app_environment(DATABASE_URL=database, REDIS_URL=redis_url, **settings)
+    if paystack is not None:
+        env.update(PAYSTACK_BASE_URL=paystack.base_url, PAYSTACK_SECRET_KEY=paystack.secret_key)
+    if smtp is not None:
+        env.update(EMAIL_HOST="127.0.0.1", EMAIL_PORT=str(smtp.port), EMAIL_USE_TLS="0")
+    return env
 
 
 def _postgres_tool(name: str) -> str:

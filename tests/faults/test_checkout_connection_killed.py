@@ -24,9 +24,9 @@ from tests.faults.processes import (
     backends_waiting_on_a_lock,
     row_locked,
     terminate_backend,
-    wait_until,
 )
 from tests.orders.helpers import fill_cart
+from tests.payments.helpers import wait_for
 from tests.servers import AppServer, PrivateRedis, app_environment, database_url
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
@@ -67,7 +67,7 @@ def test_a_connection_killed_mid_checkout_writes_nothing_and_the_retry_places_th
 
     with row_locked(db_url, Product._meta.db_table, product.pk), ThreadPoolExecutor(1) as pool:
         pending = pool.submit(checkout)
-        [backend] = wait_until(
+        [backend] = wait_for(
             lambda: backends_waiting_on_a_lock(db_url), what="the checkout to wait on the lock"
         )
         terminate_backend(db_url, backend)

@@ -20,8 +20,7 @@ from payments.models import Payment, Refund
 from shop.platform_settings import set_setting
 from tests.conftest import client_for
 from tests.factories import StaffFactory
-from tests.faults.processes import wait_until
-from tests.payments.helpers import place_order
+from tests.payments.helpers import place_order, wait_for
 from tests.payments.money import paid_order, staff_refund
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db]
@@ -179,7 +178,7 @@ def test_refunding_a_payment(fakes, customer, gateway, fault):
     # The gateway made the refund at most once, however often it was asked: not at all when
     # it failed before acting (500, unreadable answer), once when it acted late (timeout).
     made = 1 if fault == "timeout" else 0
-    wait_until(lambda: len(_gateway_refunds(fake)) == made, what=f"{made} refund at the gateway")
+    wait_for(lambda: len(_gateway_refunds(fake)) == made, what=f"{made} refund at the gateway")
     # Staff who try again cannot pay the held money back a second time.
     retry = staff_refund(
         staff, order, {"amount": "4000.01", "reason": "again"}, key=str(uuid.uuid4())

@@ -20,8 +20,9 @@ from django.db import connections
 
 from accounts.tokens import issue_token
 from tests.factories import AddressFactory, ProductFactory, UserFactory
-from tests.faults.processes import PrivatePostgres, child_pids, wait_until
+from tests.faults.processes import PrivatePostgres, child_pids
 from tests.orders.helpers import fill_cart
+from tests.payments.helpers import wait_for
 from tests.servers import AppServer, PrivateRedis, app_environment, database_url
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
@@ -118,7 +119,7 @@ def test_the_app_answers_503_while_postgres_restarts_and_recovers_by_itself(
         return requests.get(server.url("/readyz"), timeout=10)
 
     try:
-        wait_until(
+        wait_for(
             lambda: load.count("/api/products/", 200) >= 5 and load.count("/api/cart/", 200) >= 5,
             what="load served before the restart",
         )
@@ -127,7 +128,7 @@ def test_the_app_answers_503_while_postgres_restarts_and_recovers_by_itself(
             private_postgres.stop("fast")
 
             refused_before = {path: load.count(path, 503) for path in LOAD_PATHS}
-            wait_until(
+            wait_for(
                 lambda before=refused_before: all(
                     load.count(p, 503) >= before[p] + 5 for p in LOAD_PATHS
                 ),
@@ -148,9 +149,9 @@ def test_the_app_answers_503_while_postgres_restarts_and_recovers_by_itself(
 
             private_postgres.start()
 
-            wait_until(lambda: readyz().status_code == 200, what="/readyz ready again")
+            wait_for(lambda: readyz().status_code == 200, what="/readyz ready again")
             served_before = {path: load.count(path, 200) for path in LOAD_PATHS}
-            wait_until(
+            wait_for(
                 lambda before=served_before: all(
                     load.count(p, 200) > before[p] + 5 for p in LOAD_PATHS
                 ),

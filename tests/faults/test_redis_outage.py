@@ -25,9 +25,10 @@ from shop.platform_settings import set_setting
 from tests.factories import DEFAULT_PASSWORD, AddressFactory, ProductFactory, UserFactory
 from tests.fakes.paystack import FakePaystack
 from tests.fakes.smtp_server import FakeSmtpServer
-from tests.faults.processes import CeleryBeat, wait_until
+from tests.faults.processes import CeleryBeat, shop_environment
 from tests.orders.helpers import fill_cart
-from tests.servers import AppServer, CeleryWorker, PrivateRedis, app_environment, database_url
+from tests.payments.helpers import wait_for
+from tests.servers import AppServer, CeleryWorker, PrivateRedis, database_url
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 
@@ -41,14 +42,11 @@ def shop(tmp_path):
     smtp.start()
     paystack = FakePaystack().start()
     redis_server = PrivateRedis(tmp_path).start()
-    env = app_environment(
-        DATABASE_URL=database_url(connections["default"].settings_dict),
-        REDIS_URL=redis_server.url,
-        PAYSTACK_BASE_URL=paystack.base_url,
-        PAYSTACK_SECRET_KEY=paystack.secret_key,
-        EMAIL_HOST="127.0.0.1",
-        EMAIL_PORT=str(smtp.port),
-        EMAIL_USE_TLS="0",
+    env = shop_environment(
+        database=database_url(connections["default"].settings_dict),
+        redis_url=redis_server.url,
+        paystack=paystack,
+        smtp=smtp,
         # Every limit on: the outage must meet each fail mode, not a limit turned off.
         THROTTLE_CHECKOUT_RATE="100/min",
         THROTTLE_WEBHOOK_RATE="100/min",
@@ -125,10 +123,8 @@ def test_with_redis_down_orders_and_webhooks_commit_and_the_sweeps_finish_once_i
 
     redis_server.start()
 
-    wait_until(
-        lambda: Order.objects.get(pk=order.pk).state == "paid", timeout=60, what="order paid"
-    )
-    wait_until(
+    wait_for(lambda: Order.objects.get(pk=order.pk).state == "paid", timeout=60, what="order paid")
+    wait_for(
         lambda: (
             Notification.objects.count() == 2
             and not Notification.objects.exclude(status="sent").exists()
@@ -137,7 +133,7 @@ def test_with_redis_down_orders_and_webhooks_commit_and_the_sweeps_finish_once_i
         what="both messages sent by the outbox sweep",
     )
     runs = _dispatch_runs(beat)
-    wait_until(lambda: _dispatch_runs(beat) >= runs + 2, what="two more outbox sweeps")
+    wait_for(lambda: _dispatch_runs(beat) >= runs + 2, what="two more outbox sweeps")
     assert sorted(Notification.objects.values_list("template", "attempts")) == [
         ("order_placed", 1),
         ("payment_received", 1),

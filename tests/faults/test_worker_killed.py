@@ -35,10 +35,11 @@ from tests.faults.processes import (
     backends_waiting_on_a_lock,
     child_pids,
     row_locked,
-    wait_until,
+    shop_environment,
 )
 from tests.orders.helpers import fill_cart
-from tests.servers import AppServer, CeleryWorker, PrivateRedis, app_environment, database_url
+from tests.payments.helpers import wait_for
+from tests.servers import AppServer, CeleryWorker, PrivateRedis, database_url
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 
@@ -52,11 +53,10 @@ def shop(tmp_path):
     set_setting("checkout.allowed_payment_methods", ["paystack"])
     paystack = FakePaystack().start()
     redis_server = PrivateRedis(tmp_path).start()
-    env = app_environment(
-        DATABASE_URL=database_url(connections["default"].settings_dict),
-        REDIS_URL=redis_server.url,
-        PAYSTACK_BASE_URL=paystack.base_url,
-        PAYSTACK_SECRET_KEY=paystack.secret_key,
+    env = shop_environment(
+        database=database_url(connections["default"].settings_dict),
+        redis_url=redis_server.url,
+        paystack=paystack,
     )
     server = AppServer(dict(env), workers=1, name="worker-killed").start()
     paystack.webhook_target = server.url("/api/webhooks/paystack/")
@@ -96,10 +96,8 @@ def _order_waiting_for_payment(server: AppServer) -> tuple[Order, str, Product]:
 
 
 def _assert_paid_once(order: Order, product: Product) -> None:
-    wait_until(
-        lambda: Order.objects.get(pk=order.pk).state == "paid", timeout=60, what="order paid"
-    )
-    webhook = wait_until(
+    wait_for(lambda: Order.objects.get(pk=order.pk).state == "paid", timeout=60, what="order paid")
+    webhook = wait_for(
         lambda: WebhookEvent.objects.filter(processed_at__isnull=False).first(),
         what="the event recorded as processed",
     )
@@ -116,9 +114,7 @@ def _kill_while_applying(server, paystack, reference, order, kill) -> None:
     with row_locked(db_url, Order._meta.db_table, order.pk):
         paystack.pay(reference)
         assert [d.status_code for d in paystack.deliveries] == [200]
-        wait_until(
-            lambda: backends_waiting_on_a_lock(db_url), what="the worker to wait on the order"
-        )
+        wait_for(lambda: backends_waiting_on_a_lock(db_url), what="the worker to wait on the order")
         kill()
     # The lock is released: the killed attempt's backend finishes its statement, finds its
     # client gone and rolls back; nothing of it was committed.
@@ -163,7 +159,7 @@ def test_a_worker_killed_whole_leaves_the_event_to_be_delivered_again_and_applie
     [(_, delivered_at)] = unacked
     assert Order.objects.get(pk=order.pk).state == "pending_payment"  # nobody applied it
     # Redis gives the message out again only once its visibility timeout has passed.
-    wait_until(
+    wait_for(
         lambda: time.time() > delivered_at + VISIBILITY_TIMEOUT_SECONDS,
         what="the visibility timeout to pass",
     )

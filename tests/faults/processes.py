@@ -21,7 +21,7 @@ from pathlib import Path
 
 import psycopg
 
-from tests.fakes.paystack import FakePaystack
+from tests.fakes.base import FakeGateway
 from tests.fakes.smtp_server import FakeSmtpServer
 from tests.servers import (
     PROJECT_DIR,
@@ -36,7 +36,7 @@ def shop_environment(
     *,
     database: str,
     redis_url: str,
-    paystack: FakePaystack | None = None,
+    paystack: FakeGateway | None = None,
     smtp: FakeSmtpServer | None = None,
     **settings: str,
 ) -> dict[str, str]:

@@ -25,8 +25,8 @@ from tests.faults.processes import (
     row_locked,
     terminate_backend,
 )
+from tests.ops.worker import wait_for
 from tests.orders.helpers import fill_cart
-from tests.payments.helpers import wait_for
 from tests.servers import AppServer, PrivateRedis, app_environment, database_url
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
@@ -67,9 +67,10 @@ def test_a_connection_killed_mid_checkout_writes_nothing_and_the_retry_places_th
 
     with row_locked(db_url, Product._meta.db_table, product.pk), ThreadPoolExecutor(1) as pool:
         pending = pool.submit(checkout)
-        [backend] = wait_for(
+        wait_for(
             lambda: backends_waiting_on_a_lock(db_url), what="the checkout to wait on the lock"
         )
+        [backend] = backends_waiting_on_a_lock(db_url)
         terminate_backend(db_url, backend)
         killed = pending.result(timeout=30)
 

@@ -20,7 +20,8 @@ from payments.models import Payment, Refund
 from shop.platform_settings import set_setting
 from tests.conftest import client_for
 from tests.factories import StaffFactory
-from tests.payments.helpers import place_order, wait_for
+from tests.ops.worker import wait_for
+from tests.payments.helpers import place_order
 from tests.payments.money import paid_order, staff_refund
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db]

@@ -11,6 +11,7 @@ import os
 import threading
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
@@ -21,8 +22,8 @@ from django.db import connections
 from accounts.tokens import issue_token
 from tests.factories import AddressFactory, ProductFactory, UserFactory
 from tests.faults.processes import PrivatePostgres, child_pids
+from tests.ops.worker import wait_for
 from tests.orders.helpers import fill_cart
-from tests.payments.helpers import wait_for
 from tests.servers import AppServer, PrivateRedis, app_environment, database_url
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
@@ -68,6 +69,11 @@ class Load:
     def count(self, path: str, status: int | str) -> int:
         with self.lock:
             return self.answers.count((path, status))
+
+    def answered(self, status: int, *, times: int) -> Callable[[], bool]:
+        """A condition: every load path answered ``status`` ``times`` more times from now."""
+        before = {path: self.count(path, status) for path in LOAD_PATHS}
+        return lambda: all(self.count(p, status) >= before[p] + times for p in LOAD_PATHS)
 
     def stop(self) -> None:
         self.stopping.set()
@@ -119,21 +125,12 @@ def test_the_app_answers_503_while_postgres_restarts_and_recovers_by_itself(
         return requests.get(server.url("/readyz"), timeout=10)
 
     try:
-        wait_for(
-            lambda: load.count("/api/products/", 200) >= 5 and load.count("/api/cart/", 200) >= 5,
-            what="load served before the restart",
-        )
+        wait_for(load.answered(200, times=5), what="load served before the restart")
 
         for restart in range(RESTARTS):
             private_postgres.stop("fast")
 
-            refused_before = {path: load.count(path, 503) for path in LOAD_PATHS}
-            wait_for(
-                lambda before=refused_before: all(
-                    load.count(p, 503) >= before[p] + 5 for p in LOAD_PATHS
-                ),
-                what="503 answers while PostgreSQL is down",
-            )
+            wait_for(load.answered(503, times=5), what="503 answers while PostgreSQL is down")
             ready = readyz()
             assert ready.status_code == 503
             assert ready.json() == {
@@ -150,13 +147,7 @@ def test_the_app_answers_503_while_postgres_restarts_and_recovers_by_itself(
             private_postgres.start()
 
             wait_for(lambda: readyz().status_code == 200, what="/readyz ready again")
-            served_before = {path: load.count(path, 200) for path in LOAD_PATHS}
-            wait_for(
-                lambda before=served_before: all(
-                    load.count(p, 200) > before[p] + 5 for p in LOAD_PATHS
-                ),
-                what="the load served again after the restart",
-            )
+            wait_for(load.answered(200, times=5), what="the load served again after restart")
 
         placed = [checkout(*customer) for customer in customers]
         replayed = [checkout(*customer) for customer in customers]

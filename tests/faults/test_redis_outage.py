@@ -26,8 +26,8 @@ from tests.factories import DEFAULT_PASSWORD, AddressFactory, ProductFactory, Us
 from tests.fakes.paystack import FakePaystack
 from tests.fakes.smtp_server import FakeSmtpServer
 from tests.faults.processes import CeleryBeat, shop_environment
+from tests.ops.worker import wait_for
 from tests.orders.helpers import fill_cart
-from tests.payments.helpers import wait_for
 from tests.servers import AppServer, CeleryWorker, PrivateRedis, database_url
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]

@@ -15,9 +15,11 @@ from decimal import Decimal
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from payments.providers.errors import (
+    AmountNotRepresentable,
     GatewayBadResponse,
     GatewayOutcomeUnknown,
     InvalidWebhookPayload,
+    UnsupportedCurrency,
 )
 
 VerifyStatus = Literal["succeeded", "failed", "pending", "abandoned", "reversed"]
@@ -245,7 +247,8 @@ def reading_webhook(gateway: str) -> Iterator[None]:
     """
     try:
         yield
-    except (*_MALFORMED, RecursionError) as exc:
+    except (*_MALFORMED, RecursionError, UnsupportedCurrency, AmountNotRepresentable) as exc:
+        # A currency or an amount the shop cannot read makes the body unreadable too.
         raise InvalidWebhookPayload(details={"gateway": gateway}) from exc
 
 

@@ -327,6 +327,8 @@ def _json(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, dict):
         return {k: _json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):  # a signed body may put numbers anywhere (fuzzing)
+        return [_json(item) for item in value]
     return value
 
 

@@ -117,7 +117,7 @@ def place_order(request: CheckoutRequest) -> PlacedOrder:
 def price(cart: CheckoutCart, request: CheckoutRequest) -> PricedBasket:
     return price_basket(
         _basket_lines(cart.quantities, cart.products),
-        _pricing_context(cart.products, request),
+        _pricing_context(cart, cart.products, request),
     )
 
 
@@ -244,7 +244,8 @@ def recheck_prices(
     }
     _check_sellable(now_sold)  # a product withdrawn or repriced in another currency
     current = price_basket(
-        _basket_lines(new.cart.quantities, now_sold), _pricing_context(now_sold, request)
+        _basket_lines(new.cart.quantities, now_sold),
+        _pricing_context(new.cart, now_sold, request),
     )
     ordered = new.placed.basket
     raise _price_changed(request.expected_total or ordered.total, current.total, current.currency)
@@ -271,13 +272,12 @@ def _basket_lines(
 
 
 def _pricing_context(
-    products: Mapping[int, CartProduct], request: CheckoutRequest
+    cart: CheckoutCart, products: Mapping[int, CartProduct], request: CheckoutRequest
 ) -> PricingContext:
-    country = str((request.new_address or {}).get("country") or "")
     return PricingContext(
         currency=min(product.currency for product in products.values()),  # one: ``validate``
         customer_id=request.customer.pk,
-        country=country,
+        country=_address_snapshot(cart, request).get("country", ""),
         codes=request.codes,
     )
 

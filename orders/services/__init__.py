@@ -29,6 +29,7 @@ from orders.services.refunds import (
     record_unapplied_refund,
     refund_order,
     refund_refusal,
+    refund_value_of_units,
     refundable_balance,
     release_refund,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "record_unapplied_refund",
     "refund_order",
     "refund_refusal",
+    "refund_value_of_units",
     "refundable_balance",
     "release_refund",
     "resolve_dispute",

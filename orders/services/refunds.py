@@ -28,6 +28,7 @@ from orders.models import Order
 from orders.services._base import apply_transition, lock_order, refuse
 from orders.services.lifecycle import _restock, _save_and_log
 from orders.states import ActorType, OrderState, PaymentStatus
+from shop.pricing import prorated_refund
 
 S = OrderState
 PAID_STATUSES = (PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED)
@@ -69,6 +70,13 @@ def refundable_balance(order: Order) -> Decimal:
     if order.payment_status not in PAID_STATUSES:
         return Decimal("0.00")
     return order.total - order.amount_refunded - order.refund_pending
+
+
+def refund_value_of_units(order: Order, units: Mapping[int, int]) -> Decimal:
+    """What refunding ``units`` (order item id -> units) is worth: their price less their share
+    of the order's reductions (``shop.pricing.prorated_refund``)."""
+    lines = {item.pk: (item.line_total, item.quantity) for item in order.items.all()}
+    return prorated_refund(lines, units, order.discount)
 
 
 def hold_refund(*, order: Order, amount: Decimal) -> None:

@@ -265,7 +265,7 @@ def _order_money(
         )
     refunded = {by_product[int(p)].pk: int(units) for p, units in lines.items()}
     if amount is None:
-        amount = sum((items[pk].unit_price * q for pk, q in refunded.items()), ZERO) or left
+        amount = (orders.refund_value_of_units(order, refunded) if refunded else ZERO) or left
     amount = Decimal(amount)
     if amount <= 0 or amount > left:
         raise RefundExceedsRefundable(details={"amount": str(amount), "refundable": str(left)})

@@ -1,14 +1,17 @@
 """Shared machinery of the order services: lock the row, run the transition, log it."""
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
+from django.db import transaction
 from django_fsm import can_proceed
 
 from core.errors import NotFound
 from orders.errors import InvalidTransition
 from orders.events import record_event
 from orders.models import Order, OrderItem
+from orders.payment_methods import payment_method_or_none
 from orders.states import ActorType
 
 
@@ -94,3 +97,33 @@ def order_lines(order: Order) -> dict[int, int]:
 
 
 SYSTEM = ActorType.SYSTEM
+
+
+def close_payment_pages_after_commit(order: Order) -> None:
+    """An unpaid order that ends must not stay payable at the gateway (where it allows it)."""
+    method = payment_method_or_none(order.payment_method)
+    if method is not None and method.close_attempts_after_commit is not None:
+        transaction.on_commit(partial(method.close_attempts_after_commit, order.pk))
+
+
+def save_and_log(
+    order: Order,
+    *,
+    from_state: str,
+    kind: str,
+    actor_type: str,
+    actor: Any,
+    reason: str = "",
+    payload: Mapping[str, Any] | None = None,
+) -> Order:
+    order.save()
+    record_event(
+        order=order,
+        kind=kind,
+        from_state=from_state,
+        actor_type=actor_type,
+        actor=actor,
+        reason=reason,
+        payload=dict(payload or {}),
+    )
+    return order

@@ -25,8 +25,8 @@ from inventory.models import MovementKind
 from orders.errors import RefundInvalid
 from orders.events import record_event
 from orders.models import Order
-from orders.services._base import apply_transition, lock_order, refuse
-from orders.services.lifecycle import _restock, _save_and_log
+from orders.services._base import apply_transition, lock_order, refuse, save_and_log
+from orders.services.restock import restock_units
 from orders.states import ActorType, OrderState, PaymentStatus
 from shop.pricing import prorated_refund
 
@@ -95,7 +95,7 @@ def release_refund(
         order.refund_pending = max(order.refund_pending - Decimal(amount), Decimal("0.00"))
         order.needs_attention = True
         order.attention_reason = "refund_failed"
-        return _save_and_log(
+        return save_and_log(
             order,
             from_state=order.state,
             kind="refund_failed",
@@ -185,7 +185,7 @@ def _record(
     if amount <= 0 or amount > remaining:
         raise RefundInvalid(details={"amount": str(amount), "refundable": str(remaining)})
     full = amount == remaining
-    restocked = _restock(
+    restocked = restock_units(
         order,
         restock or {},
         kind=MovementKind.RESTOCK_REFUND,
@@ -200,7 +200,7 @@ def _record(
     else:
         from_state = apply_transition(order, "refund_fully" if full else "refund_partially")
         kind = "refunded" if full else "partially_refunded"
-    return _save_and_log(
+    return save_and_log(
         order,
         from_state=from_state,
         kind=kind,

@@ -35,7 +35,7 @@ from orders.errors import (
 from orders.models import COD, Order
 from orders.payment_methods import BANK_TRANSFER
 from orders.permissions import REFUND, StaffPermissionDenied
-from orders.services import lifecycle
+from orders.services import lifecycle, payment
 from orders.services._base import lock_order, refuse
 from orders.services.refunds import refund_refusal
 from orders.services.refunds import refundable_balance as order_refundable
@@ -280,7 +280,7 @@ def confirm_bank_transfer(
                     "received": {"amount": str(amount), "currency": order.currency},
                 }
             )
-        order = lifecycle.mark_paid(
+        order = payment.mark_paid(
             order_id=order_id,
             amount=Decimal(amount),
             currency=order.currency,
@@ -295,14 +295,14 @@ def confirm_bank_transfer(
 def accept_cod_order(*, order_id: int, actor: Any, reason: str = "") -> Order:
     """Accept a cash-on-delivery order: pending_payment → processing, stock deducted."""
     _require_cod(order_id)
-    order = lifecycle.accept_cash_on_delivery(order_id=order_id, actor=actor, reason=reason)
+    order = payment.accept_cash_on_delivery(order_id=order_id, actor=actor, reason=reason)
     return order
 
 
 def mark_cash_collected(*, order_id: int, amount: Decimal, actor: Any, reason: str = "") -> Order:
     """The courier brought back the cash (exactly the total): payment status → paid."""
     _require_cod(order_id)
-    order = lifecycle.record_cash_collected(
+    order = payment.record_cash_collected(
         order_id=order_id, amount=Decimal(amount), actor=actor, reason=reason
     )
     return order

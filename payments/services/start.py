@@ -20,9 +20,8 @@ from django.db.models import Max
 from django.utils import timezone
 
 from core.errors import DomainError
-from inventory import services as inventory
 from orders.models import Order
-from orders.services import lock_order
+from orders.services import lock_order, open_payment_window
 from orders.states import OrderState
 from payments.errors import OrderNotPayable, PaymentStartFailed
 from payments.models import Payment, PaymentStatus
@@ -87,19 +86,8 @@ def _open_attempt(order_id: int) -> tuple[Payment, bool]:
             amount=order.total,
             currency=order.currency,
         )
-        _extend_locks_once(order)
+        open_payment_window(order=order)  # a slow 3-D Secure/USSD payment keeps its stock
     return payment, True
-
-
-def _extend_locks_once(order: Order) -> None:
-    """The customer starts paying: give a slow 3-D Secure/USSD payment the payment window."""
-    if order.metadata.get("payment_window_extended"):
-        return
-    until = timezone.now() + timedelta(minutes=get_setting("checkout.payment_window_minutes"))
-    inventory.extend(owner=order.number, until=until)
-    Order.objects.filter(pk=order.pk).update(
-        metadata={**order.metadata, "payment_window_extended": until.isoformat()}
-    )
 
 
 def start_payment(*, order_id: int) -> dict[str, Any]:

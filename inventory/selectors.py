@@ -8,7 +8,7 @@ from typing import TypedDict
 
 from django.db import connection
 from django.db.models import F, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
-from django.db.models.expressions import RawSQL
+from django.db.models.expressions import Combinable, RawSQL
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from django_stubs_ext import WithAnnotations
@@ -26,6 +26,13 @@ def locked_quantity_subquery(*, now: datetime, exclude_owner: str | None = None)
     return Coalesce(Subquery(total, output_field=IntegerField()), Value(0))
 
 
+def available_units(now: datetime) -> Combinable:
+    """THE definition of availability: stock on hand minus the units held by active locks,
+    never below 0 (staff may lower stock under what is already held). An expression over
+    Product rows; shop reads it through ``shop.stock``."""
+    return Greatest(F("stock") - locked_quantity_subquery(now=now), Value(0))
+
+
 class AvailableStock(TypedDict):
     available_stock: int
 
@@ -37,10 +44,7 @@ def annotate_available_stock(
 
     Never below 0 (staff may lower stock under what is already held).
     """
-    now = now or timezone.now()
-    return queryset.annotate(
-        available_stock=Greatest(F("stock") - locked_quantity_subquery(now=now), Value(0)),
-    )
+    return queryset.annotate(available_stock=available_units(now or timezone.now()))
 
 
 def get_available_stocks(product_ids: Iterable[int]) -> dict[int, int]:

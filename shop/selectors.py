@@ -2,26 +2,25 @@
 
 from typing import TypedDict
 
-from django.db.models import F, Q, QuerySet, Value
+from django.db.models import Q, QuerySet
 from django.db.models.expressions import Combinable
-from django.db.models.functions import Greatest
 from django.utils import timezone
 from django_stubs_ext import WithAnnotations
 
 from shop.errors import AddressNotFound, CartItemNotFound
 from shop.models import Address, Cart, CartItem, Product, User
 from shop.pricing import BasketLine, PricingContext, price_basket
+from shop.stock import available_units
 
 
 def available_expression() -> Combinable:
     """Units a customer may still buy: THE one definition of availability.
 
     Stock on hand minus the units held by unexpired inventory locks (a correlated subquery,
-    so a page of products is still one query); never below 0.
+    so a page of products is still one query); never below 0. Inventory defines it
+    (``shop.stock``).
     """
-    from inventory.selectors import locked_quantity_subquery  # inventory builds on shop
-
-    return Greatest(F("stock") - locked_quantity_subquery(now=timezone.now()), Value(0))
+    return available_units(timezone.now())
 
 
 class Availability(TypedDict):

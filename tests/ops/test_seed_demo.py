@@ -3,7 +3,7 @@ import io
 import pytest
 from django.core.management import call_command
 
-from shop.management.commands.seed_demo import Command
+from ops.management.commands.seed_demo import Command
 from shop.models import Product, User
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from inventory.adjustments import create_product
 from shop.models import Product, User
 
 STAFF_EMAIL = "staff@demo.shop"
@@ -82,10 +83,7 @@ class Command(BaseCommand):
         self.stdout.write("Payment method 'dummy' offered (DEBUG): a pay/decline page, no keys.")
 
     def _seed_products(self) -> int:
-        # Through inventory, so each product's initial stock opens its stock ledger
-        # (inventory builds on shop: imported here, not at module level).
-        from inventory.adjustments import create_product
-
+        # Through inventory, so each product's initial stock opens its stock ledger.
         existing = set(Product.objects.values_list("sku", flat=True))
         created = 0
         for sku, name, price, stock, description in DEMO_PRODUCTS:

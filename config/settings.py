@@ -121,8 +121,8 @@ if DATABASE_URL:
         )
     }
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-        # Django's backend plus reused cursors, numbered statements and batched writes for
-        # checkout's hot path (core/db/backends/postgresql, docs/performance.md).
+        # Django's backend plus held writes sent together, for checkout's hot path
+        # (core/db/backends/postgresql, docs/performance.md).
         DATABASES["default"]["ENGINE"] = "core.db.backends.postgresql"
     if DATABASES["default"]["ENGINE"] == "core.db.backends.postgresql" and env_bool(
         "DB_PREPARED_STATEMENTS", True

@@ -1,6 +1,7 @@
 """core.sql and the PostgreSQL backend behind it: named reads, INSERTs with what bulk_create
 would have stored, writes held by write_batch and sent with the next read."""
 
+from contextlib import nullcontext
 from datetime import UTC, timedelta
 from typing import Any
 
@@ -10,7 +11,6 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from core import sql
-from core.db.backends.postgresql.base import numbered_sql
 from inventory.models import InventoryLock
 from notifications.models import Notification
 from shop.models import Product
@@ -148,11 +148,8 @@ def test_a_failing_check_or_write_fails_the_block_and_the_transaction_keeps_noth
 
 
 @pytest.mark.django_db
-def test_combined_writes_travel_with_numbered_placeholders_that_psycopg_need_not_parse():
-    # Bigger than psycopg's cache for converted statements (4 kB, 50 parameters): numbered
-    # once by us, the statement is sent as written, with its values in their places.
-    if not getattr(connection.features, "uses_server_side_binding", False):
-        pytest.skip("DB_PREPARED_STATEMENTS=0: the client cursor interpolates %s itself")
+def test_combined_writes_bigger_than_psycopgs_statement_cache_store_every_value():
+    # Over 4 kB and 50 parameters: psycopg converts its placeholders on every execution.
     rows = [_held_notification(f"n{i}") for i in range(8)]
     sent: list[str] = []
 
@@ -163,16 +160,9 @@ def test_combined_writes_travel_with_numbered_placeholders_that_psycopg_need_not
     with connection.execute_wrapper(record), transaction.atomic(), sql.write_batch():
         sql.insert(rows)
     (combined,) = [s for s in sent if s.startswith("WITH")]
-    assert "%s" not in combined
-    assert f"${len(rows) * len(Notification._meta.concrete_fields)}" in combined
+    assert combined.count("%s") == len(rows) * len(Notification._meta.concrete_fields)
     stored = dict(Notification.objects.values_list("pk", "dedup_key"))
     assert stored == {row.pk: row.dedup_key for row in rows}
-
-
-def test_only_plain_placeholders_can_be_numbered():
-    assert numbered_sql("UPDATE t SET a = %s WHERE b = %s") == "UPDATE t SET a = $1 WHERE b = $2"
-    with pytest.raises(ValueError, match="only %s"):
-        numbered_sql("SELECT %s WHERE a LIKE 'x%%'")
 
 
 def test_timestamps_read_from_sqlite_come_back_aware_in_utc():
@@ -185,7 +175,7 @@ def test_timestamps_read_from_sqlite_come_back_aware_in_utc():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_reused_cursors_follow_a_reconnect_and_survive_a_failed_statement():
+def test_statements_follow_a_reconnect_and_survive_a_failed_statement():
     assert _one("SELECT 1 AS n").n == 1
     connection.close()  # as Django does at CONN_MAX_AGE: the next statement reconnects
     assert _one("SELECT 2 AS n").n == 2
@@ -283,13 +273,22 @@ def test_postgresql_runs_through_the_project_backend():
 
 
 @pytest.mark.django_db
-def test_query_logging_sees_the_same_numbered_path():
-    if not getattr(connection.features, "uses_server_side_binding", False):
-        pytest.skip("DB_PREPARED_STATEMENTS=0: the client cursor interpolates %s itself")
-    rows = [_held_notification("logged-a"), _held_notification("logged-b")]
-    with CaptureQueriesContext(connection) as captured, transaction.atomic(), sql.write_batch():
-        sql.insert(rows)
-    combined = [q["sql"] for q in captured.captured_queries if q["sql"].startswith("WITH")]
-    assert len(combined) == 1
-    assert "$1" in combined[0]  # sent numbered, and logged as sent
-    assert Notification.objects.filter(dedup_key__startswith="logged-").count() == 2
+def test_held_writes_take_the_same_path_with_query_logging_on_and_off():
+    def combined_writes_sent(*, logged: bool) -> list[str]:
+        rows = [_held_notification(f"{logged}-a"), _held_notification(f"{logged}-b")]
+        sent: list[str] = []
+
+        def record(execute, statement, params, many, context):
+            sent.append(statement)
+            return execute(statement, params, many, context)
+
+        logging = CaptureQueriesContext(connection) if logged else nullcontext()
+        with logging, connection.execute_wrapper(record), transaction.atomic(), sql.write_batch():
+            sql.insert(rows)
+        return [s for s in sent if s.startswith("WITH")]
+
+    assert connection.queries_logged is False
+    quiet, logged = combined_writes_sent(logged=False), combined_writes_sent(logged=True)
+    assert len(quiet) == len(logged) == 1
+    assert quiet[0] == logged[0]
+    assert Notification.objects.count() == 4

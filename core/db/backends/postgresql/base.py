@@ -1,18 +1,16 @@
-"""Django's PostgreSQL backend plus the three things checkout's hot path measured worth keeping
-(docs/performance.md, "The database backend"): each costs less per statement than Django's own
-path, and checkout is CPU-bound on a short row lock.
+"""Django's PostgreSQL backend plus one thing checkout's hot path needs: writes held and sent
+together (docs/performance.md, "The database backend").
 
-- ``statement_cursor()``: one cursor per connection, reused from statement to statement
-  (Django and psycopg set a new one up each time: about 50 us, several times per checkout).
-- ``numbered``: a statement written once with PostgreSQL's ``$1`` placeholders goes through
-  psycopg's raw cursor as it is; psycopg converts ``%s`` on every execution and caches the
-  result only for statements under 4 kB and 50 parameters, which checkout's combined writes
-  are not.
-- ``write_batch()``: writes handed to ``defer_write`` are held and sent as one statement of
-  data-modifying CTEs, together with the next read (one psycopg pipeline, one round trip).
+``write_batch()``: writes handed to ``defer_write`` inside the block are held and sent as one
+statement of data-modifying CTEs, together with the next read (one psycopg pipeline, one round
+trip), or when the block ends. Checkout's order writes (order, items, adjustments, event,
+messages, the cart lines it consumes, the Idempotency-Key) thus travel with the statement that
+locks, checks and holds the stock: a constant number of statements for any cart, and the row
+locks of a popular product held for one round trip and the commit.
 
-Everything else is Django's. Queries are logged through Django's own cursor wrappers whatever
-the path, so the code path is the same with ``DEBUG`` or ``CaptureQueriesContext`` on or off.
+Everything else is Django's: statements run through ``cursor()``, so query logging, error
+translation and execute wrappers see every path, with ``DEBUG`` or ``CaptureQueriesContext``
+on or off.
 """
 
 from __future__ import annotations
@@ -23,11 +21,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-import psycopg
 from django.db.backends.postgresql import base as postgresql
 from django.db.backends.utils import CursorWrapper
-
-from core.db.backends.postgresql.operations import DatabaseOperations
 
 
 @dataclass(frozen=True)
@@ -38,35 +33,9 @@ class DeferredWrite:
 
 
 class DatabaseWrapper(postgresql.DatabaseWrapper):
-    ops_class = DatabaseOperations
-
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._statement_cursors: dict[tuple[bool, bool], Any] = {}
         self._batch: list[DeferredWrite] | None = None
-
-    def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
-        self._statement_cursors = {}  # they belonged to the connection being replaced
-        return super().get_new_connection(conn_params)
-
-    def _close(self) -> None:
-        self._statement_cursors = {}
-        super()._close()  # type: ignore[misc]  # not in django-stubs
-
-    # --- statements -------------------------------------------------------------------------
-    def statement_cursor(self, *, numbered: bool = False, batch: bool = False) -> CursorWrapper:
-        """This connection's reused cursor, wrapped as Django wraps its own (error
-        translation, query logging, execute wrappers). ``numbered``: the raw cursor, for
-        statements with ``$1`` placeholders. ``batch``: the one for held writes, apart from the
-        reads' (both run in one pipeline, and each keeps its own results)."""
-        self.close_if_health_check_failed()
-        self.ensure_connection()
-        self.validate_thread_sharing()
-        cursor: Any = self._statement_cursors.get((numbered, batch))
-        if cursor is None:
-            cursor = psycopg.RawCursor(self.connection) if numbered else self.create_cursor()
-            self._statement_cursors[(numbered, batch)] = cursor
-        return self.make_debug_cursor(cursor) if self.queries_logged else self.make_cursor(cursor)
 
     def fetch(
         self, sql: str, params: Sequence[Any] = (), *, send_held_writes: bool = True
@@ -77,16 +46,16 @@ class DatabaseWrapper(postgresql.DatabaseWrapper):
         writes = self._take_batch() if send_held_writes else []
         if writes:
             return self._send_with_read(writes, sql, params)
-        cursor = self.statement_cursor()
-        cursor.execute(sql, params)
-        return cursor.fetchall(), _names(cursor)
+        with self.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall(), _names(cursor)
 
     def execute_write(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one write now (after any held ones); the rows it touched."""
         self._send(self._take_batch())
-        cursor = self.statement_cursor()
-        cursor.execute(sql, params)
-        return int(cursor.rowcount)
+        with self.cursor() as cursor:
+            cursor.execute(sql, params)
+            return int(cursor.rowcount)
 
     # --- writes held until the next read ----------------------------------------------------
     @contextmanager
@@ -126,32 +95,25 @@ class DatabaseWrapper(postgresql.DatabaseWrapper):
         self._batch.clear()
         return writes
 
-    def _combined(self, writes: list[DeferredWrite]) -> tuple[CursorWrapper, str, list[Any]]:
-        statements = tuple(write.sql for write in writes)
-        params = [p for write in writes for p in write.params]
-        numbered = bool(self.features.uses_server_side_binding)  # type: ignore[attr-defined]
-        cursor = self.statement_cursor(numbered=numbered, batch=True)
-        return cursor, combined_sql(statements, numbered), params
-
     def _send(self, writes: list[DeferredWrite]) -> None:
         if writes:
-            cursor, sql, params = self._combined(writes)
-            cursor.execute(sql, params)
-            _checked(writes, cursor.fetchone())
+            with self.cursor() as cursor:
+                cursor.execute(*_combined(writes))
+                _checked(writes, cursor.fetchone())
 
     def _send_with_read(
         self, writes: list[DeferredWrite], sql: str, params: Sequence[Any]
     ) -> tuple[list[tuple[Any, ...]], list[str]]:
         """The held writes, then the read, in one psycopg pipeline. If the writes fail the
         read is not run and their error is raised as Django's."""
-        read = self.statement_cursor()
-        write, combined, write_params = self._combined(writes)
-        with self.wrap_database_errors, self.connection.pipeline():
-            write.execute(combined, write_params)
-            read.execute(sql, params)
-        counts, rows = write.fetchone(), read.fetchall()
-        _checked(writes, counts)
-        return rows, _names(read)
+        # Two cursors: in a pipeline each keeps the results of its own statement.
+        with self.cursor() as write, self.cursor() as read:
+            with self.wrap_database_errors, self.connection.pipeline():
+                write.execute(*_combined(writes))
+                read.execute(sql, params)
+            counts, rows = write.fetchone(), read.fetchall()
+            _checked(writes, counts)
+            return rows, _names(read)
 
 
 def _names(cursor: CursorWrapper) -> list[str]:
@@ -164,19 +126,14 @@ def _checked(writes: list[DeferredWrite], counts: Sequence[int]) -> None:
             write.check(count)
 
 
+def _combined(writes: list[DeferredWrite]) -> tuple[str, list[Any]]:
+    params = [p for write in writes for p in write.params]
+    return combined_sql(tuple(write.sql for write in writes)), params
+
+
 @lru_cache(maxsize=64)
-def combined_sql(statements: tuple[str, ...], numbered: bool) -> str:
-    """The writes as one statement answering with the rows each touched; ``numbered`` gives
-    its placeholders as ``$1``, ``$2``…"""
+def combined_sql(statements: tuple[str, ...]) -> str:
+    """The writes as one statement answering with the rows each touched."""
     parts = ", ".join(f"w{i} AS ({sql} RETURNING 1)" for i, sql in enumerate(statements))
     tallies = ", ".join(f"(SELECT count(*) FROM w{i})" for i in range(len(statements)))  # noqa: S608
-    combined = f"WITH {parts} SELECT {tallies}"  # our own statements; values stay parameters
-    return numbered_sql(combined) if numbered else combined
-
-
-def numbered_sql(sql: str) -> str:
-    """``%s`` placeholders as ``$1``, ``$2``…; a statement with any other ``%`` is refused."""
-    pieces = sql.split("%s")
-    if any("%" in piece for piece in pieces):
-        raise ValueError(f"only %s placeholders can be numbered: {sql!r}")
-    return "".join(f"{piece}${n}" for n, piece in enumerate(pieces[:-1], 1)) + pieces[-1]
+    return f"WITH {parts} SELECT {tallies}"  # our own statements; values stay parameters

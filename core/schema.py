@@ -1,6 +1,6 @@
 """The API schema's class: every operation documents the errors any request may meet.
 
-A module of its own: ``config.api`` is imported by DRF's settings (pagination, the exception
+A module of its own: ``core.api`` is imported by DRF's settings (pagination, the exception
 handler), and drf-spectacular's ``AutoSchema`` imports DRF's settings.
 """
 

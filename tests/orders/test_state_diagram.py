@@ -24,6 +24,6 @@ def test_diagram_has_every_edge_once():
     from orders.diagram import edges
 
     pairs = [(e.source, e.target) for e in edges()]
-    # DESIGN.md has 41 edges (7 of them "back to the state before the dispute");
+    # The designed machine has 41 edges (7 of them "back to the state before the dispute");
     # the checkout issue adds 2 cash-on-delivery refusals (shipped/in_transit -> cancelled).
     assert len(pairs) == len(set(pairs)) == 43

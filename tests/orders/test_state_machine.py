@@ -17,7 +17,8 @@ pytestmark = pytest.mark.django_db
 
 S = OrderState
 
-# DESIGN.md "The order state machine", plus the COD-only edges the checkout issue asks for.
+# The order state machine as designed (docs/state-machine.md), plus the COD-only edges the
+# checkout issue asks for.
 ALWAYS = {
     S.PENDING_PAYMENT: {S.PAID, S.PAYMENT_FAILED, S.CANCELLED},
     S.PAYMENT_FAILED: {S.PENDING_PAYMENT, S.PAID, S.CANCELLED},

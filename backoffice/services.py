@@ -4,7 +4,7 @@ Each action checks the staff-specific rules, then calls the lifecycle service th
 state change (which locks the row and writes the ``OrderEvent`` with ``actor_type=staff`` and
 the staff user in the same transaction; ``record_event`` queues the customer's notification
 in that transaction too). Permissions are checked by the callers with
-``orders.permissions.require_staff_permission``.
+``backoffice.permissions.require_staff_permission``.
 
 Refunds go through ``payments.services.issue_refund`` (the gateway, or a manual record for
 bank transfer and cash on delivery); there is no second refund path here. Which states allow a
@@ -22,6 +22,7 @@ from typing import Any
 from django.db import transaction
 from django_fsm import can_proceed
 
+from backoffice.permissions import REFUND, StaffPermissionDenied
 from core.errors import DomainError, NotFound
 from orders.errors import (
     OrderNotCancellable,
@@ -34,7 +35,6 @@ from orders.errors import (
 )
 from orders.models import COD, Order
 from orders.payment_methods import BANK_TRANSFER
-from orders.permissions import REFUND, StaffPermissionDenied
 from orders.services import lifecycle
 from orders.services._base import lock_order, refuse
 from orders.services.refunds import refund_refusal

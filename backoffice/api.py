@@ -13,16 +13,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backoffice import permissions as perms
+from backoffice import serializers as io
+from backoffice import services as staff
+from backoffice.refund_requests import refund_once
+from backoffice.selectors import order_get_for_staff, orders_for_staff
 from core.api import COMMON_ERRORS, StandardPagination, error_body, error_response
 from core.errors import NotFound
 from observability.throttles import StaffThrottle
 from orders import idempotency
-from orders import permissions as perms
-from orders import staff_serializers as io
 from orders.models import Order
-from orders.services import staff
-from orders.staff_refund_requests import refund_once
-from orders.staff_selectors import order_get_for_staff, orders_for_staff
 from orders.states import OrderState, PaymentStatus
 from payments.models import REFUND_KEY_MAX_LENGTH, Refund, RefundStatus
 
@@ -148,7 +148,7 @@ class StaffOrderStatusApi(_StaffOrderActionApi):
 
 
 class StaffOrderRefundApi(StaffApiView):
-    """Refund under a required Idempotency-Key (``orders.staff_refund_requests``)."""
+    """Refund under a required Idempotency-Key (``backoffice.refund_requests``)."""
 
     @extend_schema(
         operation_id="staff_orders_refund",

@@ -2,7 +2,7 @@
 
 Nothing on an order is edited as a field (the state least of all): every change is an action
 (custom admin views below) that checks the staff permission and calls
-``orders.services.staff``, which writes the timeline event.
+``backoffice.services``, which writes the timeline event.
 """
 
 import uuid
@@ -18,14 +18,14 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html_join
 
+from backoffice import admin_forms
+from backoffice import permissions as perms
+from backoffice import services as staff
+from backoffice.admin_actions import ACTIONS
 from core.admin_lists import RefuseNulInFiltersMixin
 from core.errors import DomainError
 from observability.throttles import StaffThrottle, throttle_view
-from orders import admin_forms
-from orders import permissions as perms
-from orders.admin_actions import ACTIONS
 from orders.models import Order, OrderEvent, OrderItem
-from orders.services import staff
 from orders.states import OrderState
 from payments.models import Payment, Refund
 

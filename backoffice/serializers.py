@@ -6,9 +6,9 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from backoffice import services as staff
 from orders.models import Order, OrderEvent
 from orders.serializers import OrderItemOutputSerializer, ShippingAddressSerializer
-from orders.services import staff
 from orders.states import OrderState, PaymentStatus
 from payments.models import Refund
 

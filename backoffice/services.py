@@ -196,14 +196,15 @@ def cancel_order(
                 payload={"error": error.code, "amount": str(refundable)},
             )
             raise
-    order = Order.objects.get(pk=order_id)
-    return order
+    cancelled: Order = Order.objects.get(pk=order_id)
+    return cancelled
 
 
 def refund(**request: Any) -> Order:
     """As ``issue_refund_request``; answers the order as it is now."""
     issued = issue_refund_request(**request)
-    return Order.objects.get(pk=issued.refund.payment.order_id)
+    refunded: Order = Order.objects.get(pk=issued.refund.payment.order_id)
+    return refunded
 
 
 def issue_refund_request(

@@ -37,7 +37,6 @@ VARIANTS = ("project", "django")
 def measure(variant: str, checkouts: int, rounds: int) -> dict[str, Any]:
     """In the child process: ``rounds`` rounds of ``checkouts`` serial checkouts."""
     import django
-
     from django.conf import settings
 
     if variant == "django":  # before any connection is made (setup makes one)

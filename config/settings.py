@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "orders",
     "payments",
     "notifications",
+    "backoffice",
     "ops",
 ]
 

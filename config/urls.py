@@ -24,7 +24,7 @@ urlpatterns = [
     path("api/", include("orders.urls")),
     path("api/", include("payments.urls")),
     path("api/", include("ops.urls")),
-    path("api/staff/", include("orders.staff_urls")),
+    path("api/staff/", include("backoffice.urls")),
     # Where the gateways send the customer back after paying.
     path("payments/return/", payment_views.payment_return, name="payment-return"),
 ]

@@ -70,7 +70,7 @@ class Order(ConcurrentTransitionMixin, models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        # Staff actions beyond view/change (orders.permissions; groups in migration 0004).
+        # Staff actions beyond view/change (backoffice.permissions; groups in migration 0004).
         permissions = [
             ("fulfil_order", "Can move orders through fulfilment"),
             ("cancel_unpaid_order", "Can cancel unpaid orders"),

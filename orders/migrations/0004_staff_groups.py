@@ -1,4 +1,4 @@
-"""The staff groups "Support" and "Finance" with their order permissions (orders.permissions)."""
+"""The staff groups "Support" and "Finance" with their order permissions (backoffice.permissions)."""
 
 from django.contrib.auth.management import create_permissions
 from django.db import migrations

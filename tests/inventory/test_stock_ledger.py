@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 from django.db import DatabaseError, transaction
 
+from backoffice import services as staff_services
 from inventory import services as inventory
 from inventory.adjustments import adjust_stock, create_product
 from inventory.errors import (
@@ -15,7 +16,6 @@ from inventory.errors import (
 )
 from inventory.models import MovementKind, StockMovement, StockMovementAppendOnly
 from orders.services import cancel_order, mark_paid
-from orders.services import staff as staff_services
 from orders.states import ActorType
 from shop.models import Product
 from tests.factories import ProductFactory, StaffFactory, UserFactory

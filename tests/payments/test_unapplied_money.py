@@ -8,8 +8,9 @@ from decimal import Decimal
 
 import pytest
 
+from backoffice import services as staff
 from orders.models import Order
-from orders.services import cancel_order, staff
+from orders.services import cancel_order
 from payments.models import Payment, Refund
 from payments.services import start_payment
 from tests.factories import StaffFactory

@@ -6,9 +6,9 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
+from backoffice import services as staff
 from core.errors import DomainError
 from orders.models import Order
-from orders.services import staff
 from tests.staff.conftest import paid_order
 
 pytestmark = [

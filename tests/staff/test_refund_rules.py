@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 
+from backoffice import services as staff
 from core.errors import DomainError
 from orders.models import Order
-from orders.services import staff
 from orders.states import OrderState
 from payments.models import Refund
 from tests.conftest import admin_login

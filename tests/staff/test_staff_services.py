@@ -4,10 +4,10 @@ from decimal import Decimal
 
 import pytest
 
+from backoffice import services as staff
 from core.errors import DomainError
 from inventory.models import InventoryLock
 from orders.models import Order, OrderEvent
-from orders.services import staff
 from orders.states import ActorType, OrderState, PaymentStatus
 from payments.models import Refund
 from shop.models import Product

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from orders import staff_api as api
+from backoffice import api
 
 urlpatterns = [
     path("orders/", api.StaffOrderListApi.as_view(), name="staff-order-list"),

@@ -5,7 +5,8 @@ Authentication: a staff user's token (``Authorization: Token â€¦``). Anonymous â
 ``permission_denied`` (before the order is looked up, so ids leak nothing).
 """
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -13,18 +14,20 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backoffice import permissions as perms
+from backoffice import serializers as io
+from backoffice import services as staff
+from backoffice.refund_requests import refund_once
+from backoffice.selectors import order_get_for_staff, orders_for_staff
 from core.api import COMMON_ERRORS, StandardPagination, error_body, error_response
 from core.errors import NotFound
 from observability.throttles import StaffThrottle
 from orders import idempotency
-from orders import permissions as perms
-from orders import staff_serializers as io
 from orders.models import Order
-from orders.services import staff
-from orders.staff_refund_requests import refund_once
-from orders.staff_selectors import order_get_for_staff, orders_for_staff
 from orders.states import OrderState, PaymentStatus
 from payments.models import REFUND_KEY_MAX_LENGTH, Refund, RefundStatus
+
+_View = TypeVar("_View", bound=Callable[..., Any])
 
 
 class StaffApiView(APIView):
@@ -88,7 +91,7 @@ class _StaffOrderActionApi(StaffApiView):
     """Check view permission, find the order, check the action's permission, validate, call
     the service, answer the order as staff see it."""
 
-    input_serializer: type[serializers.Serializer]
+    input_serializer: type[serializers.Serializer[Any]]
 
     def permission_for(self, order: Order) -> str:
         raise NotImplementedError
@@ -108,7 +111,9 @@ class _StaffOrderActionApi(StaffApiView):
         return Response(io.StaffOrderDetailSerializer(order_get_for_staff(order_id=order_id)).data)
 
 
-def _action_schema(operation_id: str, request: Any, conflicts: str, **extra: Any) -> Any:
+def _action_schema(
+    operation_id: str, request: Any, conflicts: str, **extra: Any
+) -> Callable[[_View], _View]:
     return extend_schema(
         **extra,
         operation_id=operation_id,
@@ -148,7 +153,7 @@ class StaffOrderStatusApi(_StaffOrderActionApi):
 
 
 class StaffOrderRefundApi(StaffApiView):
-    """Refund under a required Idempotency-Key (``orders.staff_refund_requests``)."""
+    """Refund under a required Idempotency-Key (``backoffice.refund_requests``)."""
 
     @extend_schema(
         operation_id="staff_orders_refund",

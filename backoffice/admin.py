@@ -2,34 +2,35 @@
 
 Nothing on an order is edited as a field (the state least of all): every change is an action
 (custom admin views below) that checks the staff permission and calls
-``orders.services.staff``, which writes the timeline event.
+``backoffice.services``, which writes the timeline event.
 """
 
 import uuid
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib import admin, messages
 from django.contrib.admin import DateFieldListFilter
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html_join
 
+from backoffice import admin_forms
+from backoffice import permissions as perms
+from backoffice import services as staff
+from backoffice.admin_actions import ACTIONS
 from core.admin_lists import RefuseNulInFiltersMixin
 from core.errors import DomainError
 from observability.throttles import StaffThrottle, throttle_view
-from orders import admin_forms
-from orders import permissions as perms
-from orders.admin_actions import ACTIONS
 from orders.models import Order, OrderEvent, OrderItem
-from orders.services import staff
 from orders.states import OrderState
 from payments.models import Payment, Refund
 
 S = OrderState
+_ChildT = TypeVar("_ChildT", bound=Model)
 
 
 _ADDRESS_LINES = [
@@ -44,7 +45,7 @@ _ADDRESS_LINES = [
 ]
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(admin.TabularInline[_ChildT, Order]):
     extra = 0
     can_delete = False
     show_change_link = False
@@ -59,19 +60,25 @@ class ReadOnlyInline(admin.TabularInline):
         return False
 
 
-class OrderItemInline(ReadOnlyInline):
+class OrderItemInline(ReadOnlyInline[OrderItem]):
     model = OrderItem
-    fields = ["sku", "name", "unit_price", "quantity", "line_total", "quantity_restocked"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "sku",
+        "name",
+        "unit_price",
+        "quantity",
+        "line_total",
+        "quantity_restocked",
+    )
 
 
-class OrderEventInline(ReadOnlyInline):
+class OrderEventInline(ReadOnlyInline[OrderEvent]):
     """The full timeline, newest first."""
 
     model = OrderEvent
     verbose_name = "timeline event"
     verbose_name_plural = "Timeline (newest first)"
-    fields = [
+    fields = readonly_fields = (
         "created_at",
         "kind",
         "from_state",
@@ -80,17 +87,16 @@ class OrderEventInline(ReadOnlyInline):
         "actor",
         "reason",
         "payload",
-    ]
-    readonly_fields = fields
+    )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[OrderEvent]:
         return super().get_queryset(request).select_related("actor").order_by("-created_at", "-id")
 
 
-class PaymentInline(ReadOnlyInline):
+class PaymentInline(ReadOnlyInline[Payment]):
     model = Payment
     verbose_name_plural = "Payments"
-    fields = [
+    fields = readonly_fields = (
         "reference",
         "gateway",
         "attempt",
@@ -99,13 +105,12 @@ class PaymentInline(ReadOnlyInline):
         "status",
         "failure_reason",
         "created_at",
-    ]
-    readonly_fields = fields
+    )
     ordering = ["attempt"]
 
 
 @admin.register(Order)
-class OrderAdmin(RefuseNulInFiltersMixin, admin.ModelAdmin):
+class OrderAdmin(RefuseNulInFiltersMixin, admin.ModelAdmin[Order]):
     list_display = [
         "number",
         "customer_email",

@@ -6,8 +6,9 @@ from typing import Any
 from django import forms
 
 from orders.models import Order
+from shop.models import MONEY
 
-MONEY_FIELD = {"max_digits": 12, "decimal_places": 2, "min_value": Decimal("0.01")}
+MIN_AMOUNT = Decimal("0.01")
 
 
 class ReasonForm(forms.Form):
@@ -40,12 +41,12 @@ class ShipForm(OptionalReasonForm):
 
 
 class BankTransferForm(OptionalReasonForm):
-    amount = forms.DecimalField(**MONEY_FIELD)
+    amount = forms.DecimalField(**MONEY, min_value=MIN_AMOUNT)
     reference = forms.CharField(max_length=100, help_text="The bank's reference of the transfer.")
 
 
 class CashCollectedForm(OptionalReasonForm):
-    amount = forms.DecimalField(**MONEY_FIELD)
+    amount = forms.DecimalField(**MONEY, min_value=MIN_AMOUNT)
 
 
 class RefundForm(ReasonForm):
@@ -53,7 +54,8 @@ class RefundForm(ReasonForm):
     made when the form is shown: submitting the same form twice refunds once."""
 
     amount = forms.DecimalField(
-        **MONEY_FIELD,
+        **MONEY,
+        min_value=MIN_AMOUNT,
         required=False,
         help_text="Leave empty to refund the value of the units below.",
     )

@@ -1,7 +1,6 @@
 """Order reads for staff (the staff API; the admin has the same filters)."""
 
 from datetime import date
-from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
 
@@ -36,7 +35,8 @@ def orders_for_staff(
     search = search.strip()
     if search:
         orders = orders.filter(_search(search))
-    return orders.order_by("-created_at", "-id")
+    newest_first: QuerySet[Order] = orders.order_by("-created_at", "-id")
+    return newest_first
 
 
 def _search(term: str) -> Q:
@@ -49,7 +49,7 @@ def _search(term: str) -> Q:
 
 
 def order_get_for_staff(*, order_id: int) -> Order:
-    order: Any = (
+    order: Order | None = (
         Order.objects.select_related("customer")
         .prefetch_related(
             "items",

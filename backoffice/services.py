@@ -4,7 +4,7 @@ Each action checks the staff-specific rules, then calls the lifecycle service th
 state change (which locks the row and writes the ``OrderEvent`` with ``actor_type=staff`` and
 the staff user in the same transaction; ``record_event`` queues the customer's notification
 in that transaction too). Permissions are checked by the callers with
-``orders.permissions.require_staff_permission``.
+``backoffice.permissions.require_staff_permission``.
 
 Refunds go through ``payments.services.issue_refund`` (the gateway, or a manual record for
 bank transfer and cash on delivery); there is no second refund path here. Which states allow a
@@ -22,6 +22,7 @@ from typing import Any
 from django.db import transaction
 from django_fsm import can_proceed
 
+from backoffice.permissions import REFUND, StaffPermissionDenied
 from core.errors import DomainError, NotFound
 from orders.errors import (
     OrderNotCancellable,
@@ -34,11 +35,8 @@ from orders.errors import (
 )
 from orders.models import COD, Order
 from orders.payment_methods import BANK_TRANSFER
-from orders.permissions import REFUND, StaffPermissionDenied
-from orders.services import lifecycle, payment
-from orders.services._base import lock_order, refuse
-from orders.services.refunds import refund_refusal
-from orders.services.refunds import refundable_balance as order_refundable
+from orders.services import lifecycle, lock_order, payment, refund_refusal, refuse
+from orders.services import refundable_balance as order_refundable
 from orders.states import UNPAID_STATES, ActorType, OrderState, PaymentStatus
 from payments.services import (
     IssuedRefund,
@@ -196,14 +194,15 @@ def cancel_order(
                 payload={"error": error.code, "amount": str(refundable)},
             )
             raise
-    order = Order.objects.get(pk=order_id)
-    return order
+    cancelled: Order = Order.objects.get(pk=order_id)
+    return cancelled
 
 
 def refund(**request: Any) -> Order:
     """As ``issue_refund_request``; answers the order as it is now."""
     issued = issue_refund_request(**request)
-    return Order.objects.get(pk=issued.refund.payment.order_id)
+    refunded: Order = Order.objects.get(pk=issued.refund.payment.order_id)
+    return refunded
 
 
 def issue_refund_request(

@@ -8,11 +8,12 @@ from typing import Any
 
 from django import forms
 
-from orders import admin_forms, idempotency
-from orders import permissions as perms
+from backoffice import admin_forms
+from backoffice import permissions as perms
+from backoffice import services as staff
+from orders import idempotency
 from orders.models import COD, Order
 from orders.payment_methods import BANK_TRANSFER
-from orders.services import staff
 from orders.states import UNPAID_STATES, OrderState, PaymentStatus
 from payments.models import RefundStatus
 

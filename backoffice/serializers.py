@@ -6,13 +6,14 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from backoffice import services as staff
 from orders.models import Order, OrderEvent
 from orders.serializers import OrderItemOutputSerializer, ShippingAddressSerializer
-from orders.services import staff
 from orders.states import OrderState, PaymentStatus
 from payments.models import Refund
+from shop.models import MONEY
 
-MONEY = {"max_digits": 12, "decimal_places": 2, "min_value": Decimal("0.01")}
+MIN_AMOUNT = Decimal("0.01")
 
 
 class StaffOrderSummarySerializer(serializers.ModelSerializer[Order]):
@@ -55,7 +56,7 @@ class StaffEventSerializer(serializers.ModelSerializer[OrderEvent]):
         ]
 
     def get_actor_email(self, event: OrderEvent) -> str | None:
-        return event.actor.email if event.actor_id else None
+        return event.actor.email if event.actor is not None else None
 
 
 class StaffRefundSerializer(serializers.ModelSerializer[Refund]):
@@ -203,7 +204,9 @@ class StatusInputSerializer(OptionalReasonInputSerializer):
 
 
 class RefundInputSerializer(CustomerMessageMixin, ReasonInputSerializer):
-    amount = serializers.DecimalField(**MONEY, required=False, allow_null=True, default=None)
+    amount = serializers.DecimalField(
+        **MONEY, min_value=MIN_AMOUNT, required=False, allow_null=True, default=None
+    )
     lines = serializers.DictField(
         child=serializers.IntegerField(min_value=1),
         required=False,
@@ -240,9 +243,9 @@ class RefundInputSerializer(CustomerMessageMixin, ReasonInputSerializer):
 
 
 class BankTransferInputSerializer(OptionalReasonInputSerializer):
-    amount = serializers.DecimalField(**MONEY)
+    amount = serializers.DecimalField(**MONEY, min_value=MIN_AMOUNT)
     reference = serializers.CharField(max_length=100)
 
 
 class CashCollectedInputSerializer(OptionalReasonInputSerializer):
-    amount = serializers.DecimalField(**MONEY)
+    amount = serializers.DecimalField(**MONEY, min_value=MIN_AMOUNT)

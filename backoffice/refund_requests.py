@@ -17,11 +17,11 @@ from typing import Any
 
 from django.utils import timezone
 
+from backoffice import services as staff
 from core.api import error_body
 from core.errors import DomainError
 from orders import idempotency
 from orders.errors import IdempotencyKeyReused, RequestInProgress
-from orders.services import staff
 from payments.models import Refund
 
 

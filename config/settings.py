@@ -354,7 +354,7 @@ PAYMENT_HTTP_MAX_RETRIES = env_int("PAYMENT_HTTP_MAX_RETRIES", 2)
 
 
 # --- Observability and security: request ids, logs, throttles, metrics --------------------------
-INSTALLED_APPS += ["observability"]
+INSTALLED_APPS += ["observability", "security"]
 # Outermost, so every answer (redirects and errors included) carries a request id and is counted.
 MIDDLEWARE = [
     "observability.middleware.RequestIdMiddleware",
@@ -387,7 +387,7 @@ THROTTLE_PAYMENT_RATE = env_str("THROTTLE_PAYMENT_RATE", "10/min")  # pay, verif
 # The admin login is counted like the token endpoint (AUTH_THROTTLE_RATE, THROTTLE_LOGIN_RATE),
 # found by URL name whichever view renders it; after CSRF, which refuses tokenless POSTs first.
 ADMIN_LOGIN_URL_NAMES = ["admin:login"]
-MIDDLEWARE += ["observability.admin_login.AdminLoginThrottleMiddleware"]
+MIDDLEWARE += ["security.admin_login.AdminLoginThrottleMiddleware"]
 # Webhook bodies above this many bytes answer 413 payload_too_large (no gateway sends more).
 WEBHOOK_MAX_BODY_BYTES = env_int("WEBHOOK_MAX_BODY_BYTES", 262144)
 
@@ -481,8 +481,8 @@ CELERY_BEAT_SCHEDULE["check-health-alerts"] = _every(
     BEAT_CHECK_HEALTH_ALERTS_SECONDS, "ops.check_health_alerts"
 )
 
-# --- Audit of sensitive reads (observability/audit.py) --------------------------------------
-MIDDLEWARE += ["observability.audit.SensitiveReadAuditMiddleware"]
+# --- Audit of sensitive reads (security/audit.py) -------------------------------------------
+MIDDLEWARE += ["security.audit.SensitiveReadAuditMiddleware"]
 
 # --- Accounts: tokens, passwords, email verification, staff two-factor (accounts app) --------
 # API tokens are stored hashed (django-rest-knox), one per sign-in, and expire.

@@ -20,7 +20,6 @@ from django.utils.html import format_html_join
 
 from core.admin_lists import RefuseNulInFiltersMixin
 from core.errors import DomainError
-from observability.throttles import StaffThrottle, throttle_view
 from orders import admin_forms
 from orders import permissions as perms
 from orders.admin_actions import ACTIONS
@@ -28,6 +27,7 @@ from orders.models import Order, OrderEvent, OrderItem
 from orders.services import staff
 from orders.states import OrderState
 from payments.models import Payment, Refund
+from security.throttles import StaffThrottle, throttle_view
 
 S = OrderState
 

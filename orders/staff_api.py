@@ -15,7 +15,6 @@ from rest_framework.views import APIView
 
 from core.api import COMMON_ERRORS, StandardPagination, error_body, error_response
 from core.errors import NotFound
-from observability.throttles import StaffThrottle
 from orders import idempotency
 from orders import permissions as perms
 from orders import staff_serializers as io
@@ -25,6 +24,7 @@ from orders.staff_refund_requests import refund_once
 from orders.staff_selectors import order_get_for_staff, orders_for_staff
 from orders.states import OrderState, PaymentStatus
 from payments.models import REFUND_KEY_MAX_LENGTH, Refund, RefundStatus
+from security.throttles import StaffThrottle
 
 
 class StaffApiView(APIView):

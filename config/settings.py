@@ -156,7 +156,7 @@ else:
     }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False  # services own their transactions
 # A streaming replica of the primary for read-only staff reports (the dashboard, shop_report):
-# ops.replica routes only the reads made inside `replica_reads()` there. Same options as the
+# core.db.replica routes only the reads made inside `replica_reads()` there. Same options as the
 # primary; the test runner points it at the primary's test database (MIRROR).
 DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL")
 if DATABASE_REPLICA_URL:
@@ -175,7 +175,7 @@ if DATABASE_REPLICA_URL:
         "ATOMIC_REQUESTS": False,
         "TEST": {"MIRROR": "default"},
     }
-DATABASE_ROUTERS = ["ops.replica.ReplicaRouter"]
+DATABASE_ROUTERS = ["core.db.replica.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, Redis and Celery ----------------------------------------------------------------

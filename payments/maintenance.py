@@ -1,4 +1,4 @@
-"""Periodic payment upkeep and the ops commands' payment operations.
+"""Periodic payment upkeep and the operations behind the payment commands.
 
 Dispute polling asks gateways that report chargebacks only through their API (Flutterwave) and
 stores each chargeback state as a verified webhook row, processed by the same task.

@@ -16,8 +16,8 @@ from orders.services import retry_payment
 from orders.states import ActorType, OrderState
 from payments import services
 from payments.errors import OrderNotPayable, WebhookPayloadTooLarge
+from payments.gateways import provider_available
 from payments.models import Payment
-from payments.providers import provider_available
 from payments.providers.errors import InvalidSignature
 from security.throttles import PaymentStartThrottle, PaymentVerifyThrottle, WebhookThrottle
 from security.webhook_ips import WebhookSourceAllowed

@@ -20,8 +20,9 @@ from django.db.models import Min, QuerySet
 from django.utils import timezone
 
 from payments import services
+from payments.gateways import get_provider
 from payments.models import Dispute, DisputeStatus, Payment, PaymentStatus, WebhookEvent
-from payments.providers import GatewayEvent, get_provider
+from payments.providers import GatewayEvent
 from payments.providers.errors import PaymentError, PaymentMethodNotConfigured
 from payments.services.events import find_payment
 

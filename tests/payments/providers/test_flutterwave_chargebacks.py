@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 import requests
 
-from payments.providers import get_provider
+from payments.gateways import get_provider
 from payments.providers.errors import GatewayBadResponse, GatewayUnavailable
 from payments.providers.flutterwave import CHARGEBACK_STATUSES, chargeback_event
 

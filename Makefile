@@ -46,6 +46,7 @@ run: install
 test: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(VENV)/bin/lint-imports  # the app graph: [tool.importlinter] in pyproject.toml
 	$(PY) scripts/typecheck.py  # mypy; only errors not in mypy-baseline.txt fail
 	$(PY) scripts/audit_dependencies.py  # known vulnerabilities fail; see .pip-audit-ignore
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest $(PYTEST_ARGS)
@@ -53,6 +54,7 @@ test: install
 lint: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(VENV)/bin/lint-imports
 
 typecheck: install
 	$(PY) scripts/typecheck.py

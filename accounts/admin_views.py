@@ -23,7 +23,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp.qr import write_qrcode_image
 
 from accounts import two_factor
-from observability.audit import record_sign_in
+from security.audit import record_sign_in
 from shop.permissions import signed_in_user
 
 

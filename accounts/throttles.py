@@ -5,7 +5,7 @@ from typing import Any
 from django.utils.crypto import salted_hmac
 from rest_framework.request import Request
 
-from observability.throttles import SharedRateThrottle
+from security.throttles import SharedRateThrottle
 
 
 class AccountEmailThrottle(SharedRateThrottle):

@@ -17,7 +17,7 @@ from knox.models import AuthToken
 
 from accounts import two_factor
 from accounts.errors import SecondFactorInvalid, SecondFactorRequired, SecondFactorSetupRequired
-from observability.audit import record_sign_in
+from security.audit import record_sign_in
 from shop.errors import InvalidCredentials
 from shop.models import User
 
@@ -56,7 +56,7 @@ def sign_in(*, email: str, password: str, otp: str, request: HttpRequest) -> Iss
             record_sign_in(user=user, action="second_factor_failed", request=request)
             raise SecondFactorInvalid()
     issued = issue_token(user)
-    # last_login, and the audit of staff sign-ins (observability.auth_signals)
+    # last_login, and the audit of staff sign-ins (security.auth_signals)
     user_logged_in.send(sender=User, request=request, user=user)
     return issued
 

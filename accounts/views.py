@@ -28,7 +28,7 @@ from accounts.serializers import (
 from accounts.services import register
 from accounts.throttles import AccountEmailThrottle, PasswordAttemptThrottle
 from core.api import COMMON_ERRORS, error_response
-from observability.throttles import LoginThrottle
+from security.throttles import LoginThrottle
 from shop import services as shop_services
 from shop.permissions import signed_in_user
 from shop.throttles import AuthRateThrottle

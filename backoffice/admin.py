@@ -24,10 +24,10 @@ from backoffice import services as staff
 from backoffice.admin_actions import ACTIONS
 from core.admin_lists import RefuseNulInFiltersMixin
 from core.errors import DomainError
-from observability.throttles import StaffThrottle, throttle_view
 from orders.models import Order, OrderEvent, OrderItem
 from orders.states import OrderState
 from payments.models import Payment, Refund
+from security.throttles import StaffThrottle, throttle_view
 
 S = OrderState
 _ChildT = TypeVar("_ChildT", bound=Model)

@@ -21,11 +21,11 @@ from backoffice.refund_requests import refund_once
 from backoffice.selectors import order_get_for_staff, orders_for_staff
 from core.api import COMMON_ERRORS, StandardPagination, error_body, error_response
 from core.errors import NotFound
-from observability.throttles import StaffThrottle
 from orders import idempotency
 from orders.models import Order
 from orders.states import OrderState, PaymentStatus
 from payments.models import REFUND_KEY_MAX_LENGTH, Refund, RefundStatus
+from security.throttles import StaffThrottle
 
 _View = TypeVar("_View", bound=Callable[..., Any])
 

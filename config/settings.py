@@ -157,7 +157,7 @@ else:
     }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False  # services own their transactions
 # A streaming replica of the primary for read-only staff reports (the dashboard, shop_report):
-# ops.replica routes only the reads made inside `replica_reads()` there. Same options as the
+# core.db.replica routes only the reads made inside `replica_reads()` there. Same options as the
 # primary; the test runner points it at the primary's test database (MIRROR).
 DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL")
 if DATABASE_REPLICA_URL:
@@ -176,7 +176,7 @@ if DATABASE_REPLICA_URL:
         "ATOMIC_REQUESTS": False,
         "TEST": {"MIRROR": "default"},
     }
-DATABASE_ROUTERS = ["ops.replica.ReplicaRouter"]
+DATABASE_ROUTERS = ["core.db.replica.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, Redis and Celery ----------------------------------------------------------------
@@ -355,7 +355,7 @@ PAYMENT_HTTP_MAX_RETRIES = env_int("PAYMENT_HTTP_MAX_RETRIES", 2)
 
 
 # --- Observability and security: request ids, logs, throttles, metrics --------------------------
-INSTALLED_APPS += ["observability"]
+INSTALLED_APPS += ["observability", "security"]
 # Outermost, so every answer (redirects and errors included) carries a request id and is counted.
 MIDDLEWARE = [
     "observability.middleware.RequestIdMiddleware",
@@ -388,7 +388,7 @@ THROTTLE_PAYMENT_RATE = env_str("THROTTLE_PAYMENT_RATE", "10/min")  # pay, verif
 # The admin login is counted like the token endpoint (AUTH_THROTTLE_RATE, THROTTLE_LOGIN_RATE),
 # found by URL name whichever view renders it; after CSRF, which refuses tokenless POSTs first.
 ADMIN_LOGIN_URL_NAMES = ["admin:login"]
-MIDDLEWARE += ["observability.admin_login.AdminLoginThrottleMiddleware"]
+MIDDLEWARE += ["security.admin_login.AdminLoginThrottleMiddleware"]
 # Webhook bodies above this many bytes answer 413 payload_too_large (no gateway sends more).
 WEBHOOK_MAX_BODY_BYTES = env_int("WEBHOOK_MAX_BODY_BYTES", 262144)
 
@@ -482,8 +482,8 @@ CELERY_BEAT_SCHEDULE["check-health-alerts"] = _every(
     BEAT_CHECK_HEALTH_ALERTS_SECONDS, "ops.check_health_alerts"
 )
 
-# --- Audit of sensitive reads (observability/audit.py) --------------------------------------
-MIDDLEWARE += ["observability.audit.SensitiveReadAuditMiddleware"]
+# --- Audit of sensitive reads (security/audit.py) -------------------------------------------
+MIDDLEWARE += ["security.audit.SensitiveReadAuditMiddleware"]
 
 # --- Accounts: tokens, passwords, email verification, staff two-factor (accounts app) --------
 # API tokens are stored hashed (django-rest-knox), one per sign-in, and expire.

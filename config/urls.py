@@ -7,11 +7,12 @@ from observability import health
 from observability import views as observability_views
 from ops.dashboard import staff_dashboard
 from payments import views as payment_views
+from security.metrics_access import require_metrics_access
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
-    path("metrics", observability_views.metrics_view, name="metrics"),
+    path("metrics", require_metrics_access(observability_views.metrics_view), name="metrics"),
     path("admin/dashboard/", staff_dashboard, name="staff-dashboard"),
     path("admin/two-factor/", include("accounts.admin_urls")),
     path("admin/", admin.site.urls),

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from core import sql
 from core.coalesce import Coalesced
+from core.phones import normalize_phone
 from core.transactions import joined_transaction
 from notifications.delivery import DispatchReport, dispatch_due
 from notifications.events import EVENTS, Audience, EventSpec
@@ -30,7 +31,6 @@ from notifications.exceptions import (
     UnknownNotificationEvent,
 )
 from notifications.models import Notification
-from shop.phones import normalize_phone
 
 __all__ = ["DispatchReport", "dispatch_due", "enqueue", "retry_now", "staff_alert"]
 
@@ -137,9 +137,10 @@ def schedule_dispatch() -> None:
     makes no Redis round trip of its own for its messages. Without a broker (tasks run eagerly:
     the embedded default) the dispatch runs here and now, as the caller expects.
     Never raises."""
-    from config.celery import app
+    from notifications.tasks import dispatch_notifications
 
-    if app.conf.task_always_eager:
+    # The task's own Celery app (the project's, whichever module created it) says how it runs.
+    if dispatch_notifications.app.conf.task_always_eager:
         publish_wake_up()
     else:
         WAKE_UP.request()

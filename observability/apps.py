@@ -3,9 +3,9 @@ from django.apps import AppConfig
 
 class ObservabilityConfig(AppConfig):
     name = "observability"
-    verbose_name = "Observability and security"
+    verbose_name = "Observability"
 
     def ready(self) -> None:
-        from observability import auth_signals, checks, gauges  # noqa: F401 - registers them
+        from observability import gauges
 
         gauges.register_builtin_sources()

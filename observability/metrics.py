@@ -1,6 +1,7 @@
-"""Every Prometheus metric of the shop, and the exposition used by ``/metrics``.
+"""The shop's Prometheus metrics, and the exposition used by ``/metrics``.
 
-Process metrics (counters, histograms) live here as module-level objects; other apps import
+Process metrics (counters, histograms) live here as module-level objects (security counts its
+own decisions in ``security.metrics``; the exposition renders every counter); other apps import
 them and call ``.labels(...).inc()`` / ``.observe()``. Label values must come from a small
 fixed set (use ``bounded_label`` for anything that reaches us from outside, such as a webhook
 event type), otherwise every new value is a new time series.
@@ -68,16 +69,7 @@ CHECKOUTS = Counter(
 
 # --- Infrastructure -------------------------------------------------------------------------
 # celery_task_total is counted in Redis by every worker: see observability.task_metrics.
-RATE_LIMIT_DECISIONS = Counter(
-    "rate_limit_decisions",
-    "Rate limiter decisions by scope and result "
-    "(allowed, throttled, unavailable_allowed, unavailable_refused).",
-    ["scope", "result"],
-)
-LOGIN_FAILURES = Counter(
-    "login_failures",
-    "Failed sign-ins (admin and API), from Django's user_login_failed signal.",
-)
+# Rate-limit decisions and failed sign-ins are counted by security (security.metrics).
 
 
 # --- Counted in Redis (incremented in workers too): see observability.shared_counters --------

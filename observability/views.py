@@ -1,48 +1,16 @@
-"""``GET /metrics``: Prometheus exposition, never open to the world.
+"""``GET /metrics``: the Prometheus exposition.
 
-Access needs ``Authorization: Bearer $METRICS_TOKEN`` or a client address inside
-``METRICS_ALLOWED_IPS``. With neither configured the endpoint answers 404, as if absent.
-A request that fails the check gets 401 when a token is configured (so a scraper knows to
-authenticate) and 404 otherwise.
+Never served open: ``config.urls`` mounts it behind ``security.metrics_access`` (a bearer token
+or an allowed address).
 """
 
-import hmac
-import logging
-
-from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
-from core.api import error_body
-from observability.client_ip import address_in, client_ip
 from observability.metrics import render_metrics
-
-logger = logging.getLogger(__name__)
-
-
-def _bearer_token(request: HttpRequest) -> str:
-    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
-    return credentials.strip() if scheme.lower() == "bearer" else ""
-
-
-def metrics_access_allowed(request: HttpRequest) -> bool:
-    token = settings.METRICS_TOKEN
-    if token and hmac.compare_digest(_bearer_token(request).encode(), token.encode()):
-        return True
-    allowed = settings.METRICS_ALLOWED_IPS
-    return bool(allowed) and address_in(client_ip(request), allowed)
 
 
 @require_GET
 def metrics_view(request: HttpRequest) -> HttpResponse:
-    if not metrics_access_allowed(request):
-        if settings.METRICS_TOKEN:
-            response = JsonResponse(
-                error_body("not_authenticated", "A valid metrics bearer token is required."),
-                status=401,
-            )
-            response["WWW-Authenticate"] = 'Bearer realm="metrics"'
-            return response
-        return JsonResponse(error_body("not_found", "Not found."), status=404)
     body, content_type = render_metrics(request.headers.get("Accept"))
     return HttpResponse(body, content_type=content_type)

@@ -13,9 +13,9 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
+from core.db.replica import replica_reads
 from notifications.selectors import queue_depth_by_status
 from ops import selectors
-from ops.replica import replica_reads
 
 CHART_DAYS = 14
 CHART_WIDTH, CHART_HEIGHT, CHART_LABEL_SPACE = 560, 160, 18

@@ -5,7 +5,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from ops.replica import replica_reads
+from core.db.replica import replica_reads
 from ops.selectors import (
     locked_units_per_product,
     orders_pending_payment_created_since,

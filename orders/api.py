@@ -12,7 +12,6 @@ from rest_framework.views import APIView
 from core.api import COMMON_ERRORS, StandardPagination, error_response
 from core.errors import DomainError
 from observability.metrics import CHECKOUTS, bounded_label
-from observability.throttles import CheckoutThrottle
 from orders import idempotency
 from orders.checkout import CheckoutRequest, PlacedOrder
 from orders.checkout_requests import place_order_once
@@ -28,6 +27,7 @@ from orders.serializers import (
 )
 from orders.services import cancel_order
 from orders.states import ActorType, OrderState
+from security.throttles import CheckoutThrottle
 from shop.permissions import VerifiedEmailWhenRequired
 
 IDEMPOTENCY_HEADER = OpenApiParameter(

@@ -11,11 +11,11 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.phones import normalize_phone
 from orders.events import customer_timeline
 from orders.models import Order, OrderItem
 from orders.payment_methods import payment_method_or_none
 from orders.states import OrderState, PaymentStatus
-from shop.phones import normalize_phone
 from shop.serializers import AddressInputSerializer
 
 

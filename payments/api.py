@@ -11,16 +11,16 @@ from rest_framework.views import APIView
 
 from core.api import COMMON_ERRORS, error_response
 from observability.metrics import WEBHOOK_EVENTS
-from observability.throttles import PaymentStartThrottle, PaymentVerifyThrottle, WebhookThrottle
-from observability.webhook_ips import WebhookSourceAllowed
 from orders.selectors import order_get_for_customer
 from orders.services import retry_payment
 from orders.states import ActorType, OrderState
 from payments import services
 from payments.errors import OrderNotPayable, WebhookPayloadTooLarge
+from payments.gateways import provider_available
 from payments.models import Payment
-from payments.providers import provider_available
 from payments.providers.errors import InvalidSignature
+from security.throttles import PaymentStartThrottle, PaymentVerifyThrottle, WebhookThrottle
+from security.webhook_ips import WebhookSourceAllowed
 
 PAYMENT_OBJECT = inline_serializer(
     name="PaymentStarted",

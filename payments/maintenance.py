@@ -1,4 +1,4 @@
-"""Periodic payment upkeep and the ops commands' payment operations.
+"""Periodic payment upkeep and the operations behind the payment commands.
 
 Dispute polling asks gateways that report chargebacks only through their API (Flutterwave) and
 stores each chargeback state as a verified webhook row, processed by the same task.
@@ -20,8 +20,9 @@ from django.db.models import Min, QuerySet
 from django.utils import timezone
 
 from payments import services
+from payments.gateways import get_provider
 from payments.models import Dispute, DisputeStatus, Payment, PaymentStatus, WebhookEvent
-from payments.providers import GatewayEvent, get_provider
+from payments.providers import GatewayEvent
 from payments.providers.errors import PaymentError, PaymentMethodNotConfigured
 from payments.services.events import find_payment
 

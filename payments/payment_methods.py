@@ -7,7 +7,7 @@ from typing import Any
 from orders.models import Order
 from orders.payment_methods import PaymentMethod, order_expiry, register_payment_method
 from orders.states import PaymentStatus
-from payments.providers import provider_available
+from payments.gateways import provider_available
 from shop.platform_settings import get_setting
 
 GATEWAY_METHODS = ("paystack", "stripe", "flutterwave", "dummy")

@@ -6,8 +6,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from payments.gateways import get_provider
 from payments.models import Payment
-from payments.providers import get_provider
 from payments.services import receive_webhook
 from payments.storable import is_storable
 

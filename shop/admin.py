@@ -12,9 +12,9 @@ from django.forms.fields import InvalidJSONInput
 from django.http import HttpRequest
 
 from core.admin_lists import RefuseNulInFiltersMixin
+from core.phones import is_supported_country, normalize_phone
 from shop import platform_settings
 from shop.models import Address, Cart, CartItem, PlatformSetting, User
-from shop.phones import is_supported_country, normalize_phone
 
 
 class CustomerCreationForm(UserCreationForm):

@@ -6,8 +6,8 @@ from django.conf import settings
 from rest_framework import serializers
 from rest_framework.fields import empty
 
+from core.phones import is_supported_country
 from shop.models import Address, Product, User, normalize_customer_email
-from shop.phones import is_supported_country
 
 EMAIL_MAX_LENGTH = User._meta.get_field("email").max_length
 

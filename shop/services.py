@@ -15,6 +15,7 @@ from django.core.validators import MaxLengthValidator
 from django.db import IntegrityError, transaction
 
 from core.errors import InvalidInput
+from core.phones import is_supported_country, normalize_phone
 from shop.errors import (
     CurrencyMismatch,
     EmailTaken,
@@ -24,7 +25,6 @@ from shop.errors import (
     QuantityLimitExceeded,
 )
 from shop.models import Address, Cart, CartItem, Product, User, normalize_customer_email
-from shop.phones import is_supported_country, normalize_phone
 from shop.selectors import (
     address_get_for_customer,
     cart_item_get_for_customer,

@@ -1,4 +1,4 @@
-from observability.throttles import ClientAddressThrottle
+from security.throttles import ClientAddressThrottle
 
 
 class AuthRateThrottle(ClientAddressThrottle):

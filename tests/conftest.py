@@ -85,7 +85,7 @@ class FakeClock:
 @pytest.fixture
 def ratelimit_clock(monkeypatch) -> FakeClock:
     """Drives the shared limiter from the start of a fresh hour (so its Redis keys are new)."""
-    from observability.ratelimit import default_limiter
+    from security.ratelimit import default_limiter
 
     clock = FakeClock(start=3600.0 * (500_000 + secrets.randbelow(10_000_000)))
     monkeypatch.setattr(default_limiter, "clock", clock)

@@ -38,7 +38,7 @@ def test_database_replica_url_adds_a_replica_alias_mirrored_in_tests():
     assert (replica["HOST"], replica["USER"]) == ("replica.example", "shop_ro")
     assert replica["TEST"]["MIRROR"] == "default"  # the test runner reuses the primary's
     assert replica["OPTIONS"] == loaded["databases"]["default"]["OPTIONS"]
-    assert loaded["routers"] == ["ops.replica.ReplicaRouter"]
+    assert loaded["routers"] == ["core.db.replica.ReplicaRouter"]
 
 
 def test_behind_a_transaction_pooler_prepared_statements_and_named_cursors_are_off():

@@ -1,21 +1,20 @@
-"""Payment providers: one interface for every payment method, picked by name.
+"""Payment providers: one interface for every payment method, built by name from plain values.
 
-    provider = get_provider("paystack")      # or get_provider() for DEFAULT_PAYMENT_GATEWAY
+    provider = build_provider("paystack", GatewaySettings(paystack_secret_key="sk_…"))
     session = provider.create_payment(CreatePaymentRequest(...))
 
-Providers are plain Python over ``requests``; they never import models. The factory is the one
-place that reads Django settings. Each call builds a fresh provider (and HTTP session), so
-``override_settings`` in tests and per-thread use need no care.
+Providers are plain Python over ``requests``: they import no app, no model and no Django
+settings, so each can be tested against its fake server alone. ``payments.gateways`` reads the
+deployment's settings into a ``GatewaySettings`` and calls ``build_provider``; the rest of the
+shop asks it (``payments.gateways.get_provider(name)``). Each call builds a fresh provider (and
+HTTP session), so changed settings and per-thread use need no care.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
-from collections.abc import Callable
-
-from django.conf import settings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 from payments.providers.base import (
     CreatePaymentRequest,
@@ -27,6 +26,7 @@ from payments.providers.base import (
     RefundResult,
     VerifyResult,
 )
+from payments.providers.dummy import StateStore
 from payments.providers.errors import PaymentMethodNotConfigured, UnknownPaymentProvider
 from payments.providers.http import HttpConfig
 
@@ -35,12 +35,13 @@ __all__ = [
     "CreatePaymentRequest",
     "DisputeInfo",
     "GatewayEvent",
+    "GatewaySettings",
     "PaymentProvider",
     "PaymentSession",
     "RefundInfo",
     "RefundResult",
     "VerifyResult",
-    "get_provider",
+    "build_provider",
     "provider_available",
 ]
 
@@ -49,90 +50,98 @@ logger = logging.getLogger(__name__)
 PROVIDER_NAMES = ("paystack", "stripe", "flutterwave", "bank_transfer", "cod", "dummy")
 
 
-def http_config() -> HttpConfig:
-    return HttpConfig(
-        connect_timeout=float(settings.PAYMENT_HTTP_CONNECT_TIMEOUT),
-        read_timeout=float(settings.PAYMENT_HTTP_READ_TIMEOUT),
-        max_retries=int(settings.PAYMENT_HTTP_MAX_RETRIES),
-    )
+@dataclass(frozen=True)
+class GatewaySettings:
+    """What the providers are built from. A field holds the value of the Django setting of the
+    same name in capitals (``paystack_secret_key`` ← ``PAYSTACK_SECRET_KEY``), except the bank
+    account (what the ``bank_transfer.account`` platform setting holds), the dummy's state store
+    and whether the dummy may exist."""
+
+    http: HttpConfig = field(default_factory=HttpConfig)
+    paystack_secret_key: str = ""
+    paystack_base_url: str = "https://api.paystack.co"
+    stripe_secret_key: str = ""
+    stripe_webhook_secret: str = ""
+    stripe_api_base: str = "https://api.stripe.com"
+    stripe_api_version: str = ""
+    flutterwave_secret_key: str = ""
+    flutterwave_webhook_hash: str = ""
+    flutterwave_base_url: str = "https://api.flutterwave.com"
+    # Called when a transfer's instructions are shown (staff may change it at any time).
+    bank_transfer_account: Callable[[], Mapping[str, str]] = dict
+    dummy_enabled: bool = False  # only with DEBUG on: a dummy that "pays" must never run live
+    dummy_payment_secret: str = ""
+    site_url: str = ""
+    dummy_store: StateStore | None = None
 
 
-def _require(name: str, *setting_names: str) -> None:
-    missing = [s for s in setting_names if not getattr(settings, s, "")]
-    if missing:
-        logger.error("Payment method %s is missing settings: %s", name, ", ".join(missing))
-        raise PaymentMethodNotConfigured(details={"method": name})
+# The values a gateway cannot work without; missing, it is "not configured" (503), not a 500.
+_REQUIRED = {
+    "paystack": ("paystack_secret_key",),
+    "stripe": ("stripe_secret_key", "stripe_webhook_secret"),
+    "flutterwave": ("flutterwave_secret_key", "flutterwave_webhook_hash"),
+}
 
 
-def _paystack() -> PaymentProvider:
+def _paystack(config: GatewaySettings) -> PaymentProvider:
     from payments.providers.paystack import PaystackProvider
 
-    _require("paystack", "PAYSTACK_SECRET_KEY")
     return PaystackProvider(
-        secret_key=settings.PAYSTACK_SECRET_KEY,
-        base_url=settings.PAYSTACK_BASE_URL,
-        http=http_config(),
+        secret_key=config.paystack_secret_key,
+        base_url=config.paystack_base_url,
+        http=config.http,
     )
 
 
-def _stripe() -> PaymentProvider:
+def _stripe(config: GatewaySettings) -> PaymentProvider:
     from payments.providers.stripe_provider import StripeProvider
 
-    _require("stripe", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET")
     return StripeProvider(
-        secret_key=settings.STRIPE_SECRET_KEY,
-        webhook_secret=settings.STRIPE_WEBHOOK_SECRET,
-        api_base=settings.STRIPE_API_BASE,
-        api_version=settings.STRIPE_API_VERSION,
-        http=http_config(),
+        secret_key=config.stripe_secret_key,
+        webhook_secret=config.stripe_webhook_secret,
+        api_base=config.stripe_api_base,
+        api_version=config.stripe_api_version,
+        http=config.http,
     )
 
 
-def _flutterwave() -> PaymentProvider:
+def _flutterwave(config: GatewaySettings) -> PaymentProvider:
     from payments.providers.flutterwave import FlutterwaveProvider
 
-    _require("flutterwave", "FLUTTERWAVE_SECRET_KEY", "FLUTTERWAVE_WEBHOOK_HASH")
     return FlutterwaveProvider(
-        secret_key=settings.FLUTTERWAVE_SECRET_KEY,
-        webhook_hash=settings.FLUTTERWAVE_WEBHOOK_HASH,
-        base_url=settings.FLUTTERWAVE_BASE_URL,
-        http=http_config(),
+        secret_key=config.flutterwave_secret_key,
+        webhook_hash=config.flutterwave_webhook_hash,
+        base_url=config.flutterwave_base_url,
+        http=config.http,
     )
 
 
-def _bank_transfer() -> PaymentProvider:
+def _bank_transfer(config: GatewaySettings) -> PaymentProvider:
     from payments.providers.bank_transfer import BankTransferProvider
-    from shop.platform_settings import get_setting
 
-    return BankTransferProvider(account=lambda: get_setting("bank_transfer.account"))
+    return BankTransferProvider(account=config.bank_transfer_account)
 
 
-def _cash_on_delivery() -> PaymentProvider:
+def _cash_on_delivery(config: GatewaySettings) -> PaymentProvider:
     from payments.providers.cash_on_delivery import CashOnDeliveryProvider
 
     return CashOnDeliveryProvider()
 
 
-def _dummy() -> PaymentProvider:
-    if not settings.DEBUG:
-        # Checked here and again in the constructor: a dummy that "pays" must never run live.
-        # Without DEBUG it does not exist, so callers (webhook, pay, verify, reconciliation)
-        # get the same typed refusal as for any unknown method, never a 500.
-        raise UnknownPaymentProvider(details={"method": "dummy"})
-    from django.core.cache import cache
-
+def _dummy(config: GatewaySettings) -> PaymentProvider:
     from payments.providers.dummy import DummyProvider
 
-    secret = (
-        settings.DUMMY_PAYMENT_SECRET
-        or hmac.new(
-            settings.SECRET_KEY.encode(), b"payments.dummy.webhook", hashlib.sha256
-        ).hexdigest()
+    if config.dummy_store is None:
+        raise PaymentMethodNotConfigured(details={"method": "dummy"})
+    return DummyProvider(
+        secret=config.dummy_payment_secret,
+        site_url=config.site_url,
+        store=config.dummy_store,
+        enabled=config.dummy_enabled,
     )
-    return DummyProvider(secret=secret, site_url=settings.SITE_URL, store=cache, enabled=True)
 
 
-_FACTORIES: dict[str, Callable[[], PaymentProvider]] = {
+_FACTORIES: dict[str, Callable[[GatewaySettings], PaymentProvider]] = {
     "paystack": _paystack,
     "stripe": _stripe,
     "flutterwave": _flutterwave,
@@ -142,20 +151,27 @@ _FACTORIES: dict[str, Callable[[], PaymentProvider]] = {
 }
 
 
-def provider_available(name: str) -> bool:
-    """Whether ``name`` is a gateway of this deployment (the dummy only with DEBUG on).
+def provider_available(name: str, *, dummy_enabled: bool) -> bool:
+    """Whether ``name`` is a gateway that can exist here (the dummy only when enabled).
 
-    A True answer does not promise its keys are set: ``get_provider`` still raises
+    A True answer does not promise its keys are set: ``build_provider`` still raises
     ``PaymentMethodNotConfigured`` for that.
     """
-    return name in _FACTORIES and (name != "dummy" or settings.DEBUG)
+    return name in _FACTORIES and (name != "dummy" or dummy_enabled)
 
 
-def get_provider(name: str | None = None) -> PaymentProvider:
-    """The provider for a payment method name (default: settings.DEFAULT_PAYMENT_GATEWAY)."""
-    name = name or settings.DEFAULT_PAYMENT_GATEWAY
-    try:
-        factory = _FACTORIES[name]
-    except KeyError:
-        raise UnknownPaymentProvider(details={"method": name}) from None
-    return factory()
+def build_provider(name: str, config: GatewaySettings) -> PaymentProvider:
+    """The provider for a payment method name, built from ``config``.
+
+    An unknown name (and the dummy when not enabled: it does not exist then, so callers get
+    the same typed refusal as for any unknown method, never a 500) raises
+    ``UnknownPaymentProvider``; a gateway whose keys are missing raises
+    ``PaymentMethodNotConfigured``.
+    """
+    if not provider_available(name, dummy_enabled=config.dummy_enabled):
+        raise UnknownPaymentProvider(details={"method": name})
+    missing = [value.upper() for value in _REQUIRED.get(name, ()) if not getattr(config, value)]
+    if missing:
+        logger.error("Payment method %s is missing settings: %s", name, ", ".join(missing))
+        raise PaymentMethodNotConfigured(details={"method": name})
+    return _FACTORIES[name](config)

@@ -24,8 +24,8 @@ from django.utils import timezone
 from orders import services as orders
 from orders.models import Order
 from orders.states import ActorType
+from payments.gateways import get_provider
 from payments.models import Payment, Refund, RefundOrigin, RefundStatus
-from payments.providers import get_provider
 from payments.providers.base import GatewayRefund
 from payments.providers.errors import PaymentError
 from payments.redaction import redact

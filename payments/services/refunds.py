@@ -33,9 +33,9 @@ from orders import services as orders
 from orders.errors import IdempotencyKeyReused, RefundInvalid
 from orders.models import Order, OrderItem
 from payments.errors import RefundExceedsRefundable, RefundHeldByDispute, RefundNotAllowed
+from payments.gateways import get_provider
 from payments.models import Payment, Refund, RefundOrigin, RefundStatus
 from payments.models import PaymentStatus as AttemptStatus
-from payments.providers import get_provider
 from payments.providers.errors import GatewayOutcomeUnknown
 from payments.services.refund_settlement import complete_refund, settle_refund
 from payments.services.unapplied import refund_left, unapplied_payments

@@ -24,8 +24,9 @@ from orders.models import Order
 from orders.services import lock_order, open_payment_window
 from orders.states import OrderState
 from payments.errors import OrderNotPayable, PaymentStartFailed
+from payments.gateways import get_provider, provider_available
 from payments.models import Payment, PaymentStatus
-from payments.providers import CreatePaymentRequest, get_provider, provider_available
+from payments.providers import CreatePaymentRequest
 from payments.redaction import redact
 from shop.platform_settings import get_setting
 

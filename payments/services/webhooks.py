@@ -30,8 +30,9 @@ from django.utils import timezone
 from core.errors import DomainError
 from observability.metrics import WEBHOOK_EVENTS, WEBHOOK_PROCESSING_LAG
 from payments.errors import PaymentNotFound
+from payments.gateways import get_provider
 from payments.models import Payment, WebhookEvent
-from payments.providers import DisputeInfo, GatewayEvent, RefundInfo, get_provider
+from payments.providers import DisputeInfo, GatewayEvent, RefundInfo
 from payments.providers.base import header, parse_timestamp
 from payments.providers.errors import GatewayUnavailable, InvalidSignature, InvalidWebhookPayload
 from payments.providers.http import encode_json

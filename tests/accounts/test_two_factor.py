@@ -10,7 +10,7 @@ from django_otp.plugins.otp_static.models import StaticToken
 from knox.models import AuthToken
 
 from accounts import two_factor
-from observability.models import AuditEvent
+from security.models import AuditEvent
 from tests.accounts.helpers import ME, client_with, code_of, enrol, enrolment_for, sign_in
 from tests.factories import DEFAULT_PASSWORD, StaffFactory, UserFactory
 from tests.shop.helpers import assert_error

@@ -1,4 +1,4 @@
-"""Fake Flutterwave v3 (GATEWAYS.md section 3): payments link, verify, refund, verif-hash webhooks,
+"""Fake Flutterwave v3 (docs/payments.md): payments link, verify, refund, verif-hash webhooks,
 and ``GET /v3/chargebacks`` over chargebacks a test opens and resolves (no webhook for those).
 
 Amounts are major units. Flutterwave's JSON numbers are written as numbers (the provider reads

@@ -1,4 +1,4 @@
-"""Fake Paystack (GATEWAYS.md section 1 and 5): initialize, verify, refund, signed webhooks."""
+"""Fake Paystack (docs/payments.md): initialize, verify, refund, signed webhooks."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Fake Stripe (GATEWAYS.md section 2): Checkout Sessions, PaymentIntents, Refunds, webhooks.
+"""Fake Stripe (docs/payments.md): Checkout Sessions, PaymentIntents, Refunds, webhooks.
 
 Form-encoded requests, Idempotency-Key replay, and ``Stripe-Signature`` headers built with the
 official SDK's own test helper. Every API call must pin ``Stripe-Version`` to the version this

@@ -15,7 +15,7 @@ import time_machine
 from inventory.models import InventoryLock
 from orders.models import Order, OrderEvent
 from payments.models import Payment, WebhookEvent
-from payments.providers.stripe_provider import WEBHOOK_TOLERANCE_SECONDS
+from payments.providers.stripe_events import WEBHOOK_TOLERANCE_SECONDS
 from shop.models import Product
 from shop.platform_settings import set_setting
 from tests.conftest import client_for

@@ -20,8 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
+from payments.gateways import get_provider
 from payments.models import WebhookEvent
-from payments.providers import get_provider
 from payments.providers.errors import InvalidSignature, InvalidWebhookPayload
 from payments.services import Deferred, process_webhook_event
 from tests.fakes.paystack import paystack_signature

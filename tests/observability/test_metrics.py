@@ -325,7 +325,7 @@ def test_counters_of_several_processes_add_up_in_multiprocess_mode(tmp_path):
 
 
 def test_a_task_still_runs_when_its_outcome_cannot_be_counted(caplog):
-    from tests.observability.test_ratelimit import DOWN_REDIS
+    from tests.security.test_ratelimit import DOWN_REDIS
 
     with override_settings(CACHES=DOWN_REDIS), caplog.at_level("WARNING"):
         result = ping.delay()  # run inline (eager): read the value, no join needed

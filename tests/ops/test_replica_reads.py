@@ -16,7 +16,7 @@ from django.core.management import call_command
 from django.db import InternalError, connections
 from django.test.utils import CaptureQueriesContext
 
-from ops.replica import REPLICA_ALIAS, replica_reads
+from core.db.replica import REPLICA_ALIAS, replica_reads
 from orders.models import Order
 from tests.factories import OrderFactory, StaffFactory
 

@@ -25,5 +25,6 @@ def test_diagram_has_every_edge_once():
 
     pairs = [(e.source, e.target) for e in edges()]
     # The designed machine has 41 edges (7 of them "back to the state before the dispute");
-    # the checkout issue adds 2 cash-on-delivery refusals (shipped/in_transit -> cancelled).
+    # checkout adds 2 cash-on-delivery refusals (shipped/in_transit -> cancelled): see
+    # docs/architecture.md, "The state machine".
     assert len(pairs) == len(set(pairs)) == 43

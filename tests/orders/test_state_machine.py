@@ -17,8 +17,8 @@ pytestmark = pytest.mark.django_db
 
 S = OrderState
 
-# The order state machine as designed (docs/state-machine.md), plus the COD-only edges the
-# checkout issue asks for.
+# The designed order state machine, plus the COD-only edges checkout needs (docs/architecture.md,
+# "The state machine"; docs/state-machine.md draws it).
 ALWAYS = {
     S.PENDING_PAYMENT: {S.PAID, S.PAYMENT_FAILED, S.CANCELLED},
     S.PAYMENT_FAILED: {S.PENDING_PAYMENT, S.PAID, S.CANCELLED},

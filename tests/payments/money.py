@@ -8,8 +8,8 @@ from typing import Any
 from rest_framework.test import APIClient
 
 from orders.models import Order
+from payments.gateways import get_provider
 from payments.models import Payment
-from payments.providers import get_provider
 from payments.services import apply_gateway_event, event_from_verify
 from tests.conftest import client_for
 from tests.payments.helpers import place_order

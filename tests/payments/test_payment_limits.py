@@ -7,8 +7,8 @@ from django.test import override_settings
 from payments.models import Payment
 from tests.conftest import client_for
 from tests.factories import UserFactory
-from tests.observability.test_ratelimit import DOWN_REDIS
 from tests.payments.helpers import place_order
+from tests.security.test_ratelimit import DOWN_REDIS
 
 pytestmark = pytest.mark.django_db
 

@@ -121,8 +121,8 @@ def test_concurrent_refunds_never_exceed_what_was_paid():
 
 
 def paid_paystack_order(fake_paystack, customer_client, customer):
+    from payments.gateways import get_provider
     from payments.models import Payment
-    from payments.providers import get_provider
     from payments.services import apply_gateway_event, event_from_verify
     from tests.payments.helpers import place_order
 

@@ -7,9 +7,9 @@ from django.test import override_settings
 from orders.models import Order
 from payments.models import Payment, WebhookEvent
 from tests.observability.test_metrics import METRICS_TOKEN, scrape, value
-from tests.observability.test_ratelimit import DOWN_REDIS
 from tests.payments.helpers import place_order
 from tests.payments.test_payment_api import post_webhook
+from tests.security.test_ratelimit import DOWN_REDIS
 
 pytestmark = pytest.mark.django_db
 

@@ -1,7 +1,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from shop.phones import normalize_phone
+from core.phones import normalize_phone
 
 
 @pytest.mark.parametrize(

@@ -20,9 +20,9 @@ from django_otp.oath import TOTP
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from accounts import two_factor
-from observability.models import AuditEvent
 from orders.models import Order
 from orders.states import OrderState
+from security.models import AuditEvent
 from tests.factories import DEFAULT_PASSWORD, OrderFactory, StaffFactory
 from tests.staff.conftest import paid_order
 

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ops.durations import duration_argument, format_duration
+from core.durations import duration_argument, format_duration
 from payments.services import reconcile_pending_refunds
 from payments.services.refund_settlement import pending_refunds_due
 from shop.platform_settings import get_setting

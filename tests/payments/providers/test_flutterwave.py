@@ -3,7 +3,7 @@ from decimal import Decimal
 
 import pytest
 
-from payments.providers import get_provider
+from payments.gateways import get_provider
 from payments.providers.errors import (
     GatewayBadResponse,
     GatewayRequestRejected,

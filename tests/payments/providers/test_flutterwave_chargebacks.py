@@ -6,9 +6,9 @@ from decimal import Decimal
 import pytest
 import requests
 
-from payments.providers import get_provider
+from payments.gateways import get_provider
 from payments.providers.errors import GatewayBadResponse, GatewayUnavailable
-from payments.providers.flutterwave import CHARGEBACK_STATUSES, chargeback_event
+from payments.providers.flutterwave_events import CHARGEBACK_STATUSES, chargeback_event
 
 REFERENCE = "ORD-1001-a1"
 

@@ -3,7 +3,8 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from payments.providers import PROVIDER_NAMES, PaymentProvider, get_provider
+from payments.gateways import get_provider
+from payments.providers import PROVIDER_NAMES, PaymentProvider
 from payments.providers.dummy import DummyProvider
 from payments.providers.errors import (
     GatewayRequestRejected,

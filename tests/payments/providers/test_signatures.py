@@ -1,7 +1,7 @@
 """Webhook signatures against independently computed vectors (openssl) and tampered variants.
 
-GATEWAYS.md quotes no (body, key, signature) triple for either gateway, so the known-good
-vectors below were computed outside Python:
+The gateways' documentation quotes no (body, key, signature) triple for either scheme, so the
+known-good vectors below were computed outside Python:
   printf '%s' "$BODY" | openssl dgst -sha512 -hmac "$KEY"            (Paystack)
   printf '%s' "$T.$BODY" | openssl dgst -sha256 -hmac "$WHSEC"        (Stripe)
 """

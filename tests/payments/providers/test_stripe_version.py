@@ -4,7 +4,7 @@ so answers never follow the account's default version."""
 import pytest
 from django.conf import settings
 
-from payments.providers import get_provider
+from payments.gateways import get_provider
 from payments.providers.errors import GatewayRequestRejected
 from payments.providers.stripe_provider import API_VERSION, StripeProvider
 from tests.fakes import stripe as fake_stripe_module

@@ -3,7 +3,7 @@ from datetime import timedelta
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from ops.durations import duration_argument, format_duration
+from core.durations import duration_argument, format_duration
 from payments import maintenance
 
 

@@ -16,11 +16,12 @@ def client_ip(request: HttpRequest) -> str:
     or pass an allow-list. With N proxies, the N-th address from the right of
     ``X-Forwarded-For`` is the one the outermost trusted proxy saw.
     """
-    remote_addr = request.META.get("REMOTE_ADDR", "")
-    num_proxies = settings.REST_FRAMEWORK.get("NUM_PROXIES") or 0
+    remote_addr = str(request.META.get("REMOTE_ADDR", ""))
+    configured = settings.REST_FRAMEWORK.get("NUM_PROXIES")
+    num_proxies = configured if isinstance(configured, int) else 0
     forwarded = request.META.get("HTTP_X_FORWARDED_FOR")
     if num_proxies > 0 and forwarded:
-        addresses = [part.strip() for part in forwarded.split(",") if part.strip()]
+        addresses = [part.strip() for part in str(forwarded).split(",") if part.strip()]
         if addresses:
             return addresses[-min(num_proxies, len(addresses))]
     return remote_addr

@@ -11,19 +11,22 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 from django.utils.crypto import salted_hmac
 
-from observability import metrics
-from observability.audit import record_sign_in
-from observability.client_ip import client_ip
+from security import metrics
+from security.audit import record_sign_in
+from security.client_ip import client_ip
 
 logger = logging.getLogger("security.login")
 
 
 def email_fingerprint(email: str) -> str:
-    """A keyed hash of the address: lines about one account match, the address is not shown."""
+    """A keyed hash of the address: lines about one account match, the address is not shown.
+
+    The salt predates the move to security, so old and new log lines about one account match.
+    """
     return salted_hmac("observability.login-failed", email.strip().lower()).hexdigest()[:16]
 
 
-@receiver(user_login_failed, dispatch_uid="observability.log_login_failure")
+@receiver(user_login_failed, dispatch_uid="security.log_login_failure")
 def log_login_failure(
     sender: object,
     credentials: dict[str, Any],
@@ -43,7 +46,7 @@ def log_login_failure(
     )
 
 
-@receiver(user_login_failed, dispatch_uid="observability.audit_staff_sign_in_failure")
+@receiver(user_login_failed, dispatch_uid="security.audit_staff_sign_in_failure")
 def audit_staff_sign_in_failure(
     sender: object,
     credentials: dict[str, Any],
@@ -63,7 +66,7 @@ def audit_staff_sign_in_failure(
         record_sign_in(user=staff, action="sign_in_failed", request=request)
 
 
-@receiver(user_logged_in, dispatch_uid="observability.audit_staff_sign_in")
+@receiver(user_logged_in, dispatch_uid="security.audit_staff_sign_in")
 def audit_staff_sign_in(
     sender: object,
     request: HttpRequest | None = None,

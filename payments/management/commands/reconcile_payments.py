@@ -2,7 +2,7 @@ from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ops.durations import duration_argument, format_duration
+from core.durations import duration_argument, format_duration
 from payments import maintenance
 from shop.platform_settings import get_setting
 

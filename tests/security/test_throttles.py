@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.test import APIRequestFactory, force_authenticate
 from rest_framework.views import APIView
 
-from observability.throttles import (
+from security.throttles import (
     CheckoutThrottle,
     LoginThrottle,
     StaffThrottle,
@@ -20,7 +20,7 @@ from observability.throttles import (
     throttle_view,
 )
 from tests.factories import DEFAULT_PASSWORD, StaffFactory, UserFactory
-from tests.observability.test_ratelimit import DOWN_REDIS
+from tests.security.test_ratelimit import DOWN_REDIS
 from tests.shop.helpers import assert_error
 
 TOKEN = "/api/auth/token/"

@@ -5,8 +5,8 @@ import pytest
 from django.test import Client, override_settings
 
 from tests.factories import DEFAULT_PASSWORD, StaffFactory
-from tests.observability.test_ratelimit import DOWN_REDIS
-from tests.observability.test_throttles import fresh_address
+from tests.security.test_ratelimit import DOWN_REDIS
+from tests.security.test_throttles import fresh_address
 
 pytestmark = pytest.mark.django_db
 
@@ -118,7 +118,7 @@ def test_with_redis_down_the_admin_login_is_refused():
     assert "_auth_user_id" not in client.session
 
 
-@override_settings(ROOT_URLCONF="tests.observability.admin_login_urls")
+@override_settings(ROOT_URLCONF="tests.security.admin_login_urls")
 def test_the_limit_follows_the_url_name_whichever_view_renders_the_login(
     default_rates, ratelimit_clock
 ):

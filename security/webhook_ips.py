@@ -13,14 +13,17 @@ Django view.
 import functools
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.views import APIView
 
 from core.api import error_body
 from core.errors import DomainError
-from observability.client_ip import address_in, client_ip
+from security.client_ip import address_in, client_ip
 
 logger = logging.getLogger(__name__)
 
@@ -48,17 +51,19 @@ def webhook_source_allowed(request: HttpRequest, gateway: str) -> bool:
 
 
 class WebhookSourceAllowed(BasePermission):
-    def has_permission(self, request, view) -> bool:
+    def has_permission(self, request: Request, view: APIView) -> bool:
         gateway = getattr(view, "webhook_gateway", None) or view.kwargs.get("gateway", "")
         if not webhook_source_allowed(request, gateway):
             raise WebhookSourceNotAllowed()
         return True
 
 
-def require_webhook_source(gateway: str) -> Callable:
+def require_webhook_source(
+    gateway: str,
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @functools.wraps(view)
-        def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not webhook_source_allowed(request, gateway):
                 error = WebhookSourceNotAllowed()
                 return JsonResponse(error_body(error.code, error.message), status=403)

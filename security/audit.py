@@ -14,8 +14,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.http import HttpRequest, HttpResponse
 
-from observability.client_ip import client_ip
-from observability.models import AuditEvent
+from security.client_ip import client_ip
+from security.models import AuditEvent
 
 logger = logging.getLogger(__name__)
 

@@ -29,9 +29,9 @@ from rest_framework.throttling import BaseThrottle
 
 from core.api import error_body
 from core.errors import DomainError
-from observability import metrics
-from observability.client_ip import client_ip
-from observability.ratelimit import LimiterUnavailable, RateLimiter, default_limiter, parse_rate
+from security import metrics
+from security.client_ip import client_ip
+from security.ratelimit import LimiterUnavailable, RateLimiter, default_limiter, parse_rate
 
 logger = logging.getLogger(__name__)
 
@@ -163,6 +163,7 @@ class LoginThrottle(SharedRateThrottle):
 
     def throttle_key(self, request: Request, view: object) -> str | None:
         email = self.submitted_identifier(request).strip().lower()
+        # The salt predates the move to security: changing it would reset every login budget.
         email_key = salted_hmac("observability.login-throttle", email).hexdigest()[:32]
         return f"ip:{client_ip(request)}:email:{email_key}"
 
@@ -217,7 +218,7 @@ def _answer(
     if html and not wants_json:
         return render(
             request,
-            "observability/refused.html",
+            "security/refused.html",
             {"code": code, "message": message, "retry_after": details.get("retry_after_seconds")},
             status=status,
         )

@@ -1,4 +1,7 @@
-"""The audit log of sensitive reads (staff opening an order); staff *actions* are OrderEvents."""
+"""The audit log of sensitive reads (staff opening an order) and staff sign-ins; staff *actions*
+are OrderEvents."""
+
+from typing import Any, NoReturn
 
 from django.conf import settings
 from django.db import models
@@ -25,6 +28,9 @@ class AuditEvent(models.Model):
     at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
+        # The table kept its name when the model moved here from observability: no rename, so
+        # processes of the previous release keep writing to it during a deploy.
+        db_table = "observability_auditevent"
         ordering = ["-at", "-id"]
         indexes = [
             models.Index(fields=["object_type", "object_id", "at"], name="audit_object_time"),
@@ -34,10 +40,10 @@ class AuditEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.actor_id} {self.action} {self.object_type}:{self.object_id}"
 
-    def save(self, *args, **kwargs) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
             raise AuditEventAppendOnly("Audit events are append-only.")
         super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise AuditEventAppendOnly("Audit events are append-only.")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from observability.models import AuditEvent, AuditEventAppendOnly
+from security.models import AuditEvent, AuditEventAppendOnly
 from tests.conftest import admin_login, client_for
 from tests.factories import ProductFactory, StaffFactory, UserFactory
 from tests.orders.helpers import place

@@ -8,7 +8,7 @@ from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
-from observability.ratelimit import (
+from security.ratelimit import (
     Decision,
     LimiterUnavailable,
     Rate,

@@ -1,4 +1,4 @@
-"""One parser for the durations ops type: "90d", "12h", "30m", "45s"."""
+"""One parser for the durations an operator types: "90d", "12h", "30m", "45s"."""
 
 import argparse
 import re

@@ -1,11 +1,11 @@
-"""ops.replica without a replica configured: reports read the primary."""
+"""core.db.replica without a replica configured: reports read the primary."""
 
 import pytest
 from django.conf import settings
 from django.db import connections
 from django.test.utils import CaptureQueriesContext
 
-from ops.replica import REPLICA_ALIAS, replica_reads
+from core.db.replica import REPLICA_ALIAS, replica_reads
 from orders.models import Order
 from tests.factories import OrderFactory
 

@@ -2,7 +2,7 @@ from datetime import timedelta
 
 import pytest
 
-from ops.durations import format_duration, parse_duration
+from core.durations import format_duration, parse_duration
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.test import APIRequestFactory
 from rest_framework.views import APIView
 
-from observability.webhook_ips import WebhookSourceAllowed, require_webhook_source
+from security.webhook_ips import WebhookSourceAllowed, require_webhook_source
 
 PAYSTACK_IP = "52.31.139.75"
 ALLOWLIST_ON = {"WEBHOOK_IP_ALLOWLIST_ENABLED": True}
@@ -114,7 +114,7 @@ def test_the_decorator_guards_plain_django_views():
 
 @override_settings(**ALLOWLIST_ON)
 def test_a_refused_webhook_is_logged(caplog):
-    with caplog.at_level(logging.WARNING, logger="observability.webhook_ips"):
+    with caplog.at_level(logging.WARNING, logger="security.webhook_ips"):
         post(PaystackWebhookView.as_view(), address="203.0.113.50")
 
     [record] = caplog.records
@@ -175,7 +175,7 @@ def test_a_failed_api_sign_in_is_logged_too(api_client, customer, caplog):
     [("THROTTLE_LOGIN_RATE", "5 per minute"), ("AUTH_THROTTLE_RATE", "0/min")],
 )
 def test_a_malformed_rate_setting_stops_the_start(settings, name, value):
-    from observability.checks import check_rates
+    from security.checks import check_rates
 
     setattr(settings, name, value)
 
@@ -185,13 +185,13 @@ def test_a_malformed_rate_setting_stops_the_start(settings, name, value):
 
 
 def test_the_shipped_rates_pass_the_check():
-    from observability.checks import check_rates
+    from security.checks import check_rates
 
     assert check_rates(None) == []
 
 
 def test_a_malformed_allow_list_entry_stops_the_start(settings):
-    from observability.checks import check_allow_lists
+    from security.checks import check_allow_lists
 
     settings.METRICS_ALLOWED_IPS = ["10.0.0.0/8", "not-an-ip"]
     settings.WEBHOOK_ALLOWED_IPS = {"paystack": ["52.31.139.75", "52.31.139.999"]}
@@ -203,6 +203,6 @@ def test_a_malformed_allow_list_entry_stops_the_start(settings):
 
 
 def test_the_shipped_allow_lists_pass_the_check():
-    from observability.checks import check_allow_lists
+    from security.checks import check_allow_lists
 
     assert check_allow_lists(None) == []

@@ -17,7 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from observability.throttles import ClientAddressThrottle, LoginThrottle, refusal
+from security.throttles import ClientAddressThrottle, LoginThrottle, refusal
 
 # Where login forms put the account name: Django's admin, a form wizard's first step
 # (e.g. django-two-factor-auth's "auth-username"), or an e-mail field.

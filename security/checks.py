@@ -1,12 +1,19 @@
-"""System checks: a malformed rate or metrics setting stops the start, not the first request."""
+"""System checks: a malformed rate or metrics setting stops the start, not the first request.
+
+The check ids keep the ``observability.`` prefix they had before security became its own app,
+so a deployment that silences one (``SILENCED_SYSTEM_CHECKS``) still does.
+"""
 
 import ipaddress
+from collections.abc import Sequence
+from typing import Any
 
+from django.apps import AppConfig
 from django.conf import settings
-from django.core.checks import Error, Warning, register
+from django.core.checks import CheckMessage, Error, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 
-from observability.ratelimit import parse_rate
+from security.ratelimit import parse_rate
 
 RATE_SETTINGS = (
     "THROTTLE_WEBHOOK_RATE",
@@ -18,8 +25,8 @@ RATE_SETTINGS = (
 
 
 @register()
-def check_rates(app_configs, **kwargs) -> list:
-    errors = []
+def check_rates(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
     for name in RATE_SETTINGS:
         try:
             parse_rate(getattr(settings, name, ""))
@@ -29,7 +36,9 @@ def check_rates(app_configs, **kwargs) -> list:
 
 
 @register(deploy=True)
-def check_metrics_token(app_configs, **kwargs) -> list:
+def check_metrics_token(
+    app_configs: Sequence[AppConfig] | None, **kwargs: Any
+) -> list[CheckMessage]:
     token = settings.METRICS_TOKEN
     if token and len(token) < 24:
         return [
@@ -42,11 +51,11 @@ def check_metrics_token(app_configs, **kwargs) -> list:
 
 
 @register()
-def check_allow_lists(app_configs, **kwargs) -> list:
+def check_allow_lists(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[CheckMessage]:
     lists = {"METRICS_ALLOWED_IPS": settings.METRICS_ALLOWED_IPS}
     for gateway, networks in settings.WEBHOOK_ALLOWED_IPS.items():
         lists[f"WEBHOOK_ALLOWED_IPS_{gateway.upper()}"] = networks
-    errors = []
+    errors: list[CheckMessage] = []
     for name, networks in lists.items():
         for network in networks:
             try:

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from observability import health
@@ -15,6 +16,11 @@ urlpatterns = [
     path("metrics", require_metrics_access(observability_views.metrics_view), name="metrics"),
     path("admin/dashboard/", staff_dashboard, name="staff-dashboard"),
     path("admin/two-factor/", include("accounts.admin_urls")),
+    # The audit trail's admin pages before it moved to the security app (issue 16).
+    re_path(
+        r"^admin/observability/auditevent/(?P<rest>.*)$",
+        RedirectView.as_view(url="/admin/security/auditevent/%(rest)s", query_string=True),
+    ),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # Swagger UI from our own static files, its start-up script a separate request: the

@@ -122,3 +122,10 @@ def test_the_group_keeps_its_permission_when_both_labels_exist_during_the_upgrad
         Group.objects.get(name="Auditors").permissions.values_list("codename", flat=True)
     ) == {"view_auditevent"}
     assert User.objects.get(pk=staff.pk).has_perm("security.view_auditevent")
+
+
+def test_the_audit_trails_old_admin_address_leads_to_its_new_one(client):
+    response = client.get("/admin/observability/auditevent/42/change/?from=bookmark")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/security/auditevent/42/change/?from=bookmark"

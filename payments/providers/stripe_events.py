@@ -50,10 +50,15 @@ def parse_signed_webhook(
         raise InvalidSignature(details={"gateway": GATEWAY}) from exc
     try:
         event = decode_json(raw_body)
-        event_type = str(event["type"])
+        event_type, event_id = event["type"], event["id"]
         obj = event["data"]["object"]
         if not isinstance(obj, dict):
             raise TypeError("data.object is not an object")
+        # The id is the event's dedup key: an event without one cannot be told from another.
+        if not (isinstance(event_type, str) and event_type and isinstance(event_id, str)):
+            raise TypeError("an event has a type and an id, both strings")
+        if not event_id:
+            raise ValueError("the event's id is empty")
     except (ValueError, KeyError, TypeError) as exc:
         raise InvalidWebhookPayload(details={"gateway": GATEWAY}) from exc
     with reading_webhook(GATEWAY):

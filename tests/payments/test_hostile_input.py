@@ -271,6 +271,26 @@ def test_signed_charge_event_missing_fields_is_an_invalid_payload_not_a_gateway_
     assert not WebhookEvent.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"id": "", "type": "charge.refunded", "data": {"object": {}}},
+        {"id": None, "type": "charge.refunded", "data": {"object": {}}},
+        {"id": "evt_1", "type": None, "data": {"object": {}}},
+    ],
+    ids=["empty id", "no id", "no type"],
+)
+def test_a_signed_stripe_event_without_its_id_or_type_is_an_invalid_payload(webhook_keys, event):
+    # The id is the event's dedup key: two events without one could not be told apart.
+    body = json.dumps(event).encode()
+
+    response = post_webhook("stripe", body, signed("stripe", body))
+
+    assert response.status_code == 400
+    assert error_code(response) == "invalid_webhook_payload"
+    assert not WebhookEvent.objects.exists()
+
+
 # --- 6. signed webhooks nested a thousand levels deep -----------------------------------------
 @pytest.mark.parametrize("gateway", ["paystack", "stripe", "flutterwave", "dummy"])
 @pytest.mark.parametrize("body", [b"[" * 1000, b'{"data":' * 1000], ids=["array", "object"])

@@ -218,9 +218,10 @@ def issue_refund_request(
     customer_message: str = "",
     payment_reference: str | None = None,
 ) -> IssuedRefund:
-    """Refund an amount, or order lines ({product id: units}, worth their price unless an
-    amount is given); ``restock`` puts the lines' units back (with no lines, a refund of
-    everything left restocks every unit still off the shelf). Never more than paid minus
+    """Refund an amount, or order lines ({product id: units}, worth their price less their
+    share of the order's discounts, unless an amount is given); ``restock`` puts the lines'
+    units back (with no lines, a refund of everything left restocks every unit still off the
+    shelf). Never more than paid minus
     refunded minus pending: the payments service checks under the order's lock.
     ``idempotency_key`` makes a repeated submission return the first refund (the staff API
     and the admin form always send one); ``fingerprint`` identifies the request's body, so a

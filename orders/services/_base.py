@@ -12,7 +12,6 @@ from orders.errors import InvalidTransition
 from orders.events import record_event
 from orders.models import Order, OrderItem
 from orders.payment_methods import payment_method_or_none
-from orders.states import ActorType
 
 
 def lock_order(order_id: int) -> Order:
@@ -73,17 +72,15 @@ def transition_and_log(
     **kwargs: Any,
 ) -> Order:
     from_state = apply_transition(order, method_name, **kwargs)
-    order.save()
-    record_event(
-        order=order,
-        kind=kind,
+    return save_and_log(
+        order,
         from_state=from_state,
+        kind=kind,
         actor_type=actor_type,
         actor=actor,
         reason=reason,
-        payload=dict(payload or {}),
+        payload=payload,
     )
-    return order
 
 
 def order_lines(order: Order) -> dict[int, int]:
@@ -94,9 +91,6 @@ def order_lines(order: Order) -> dict[int, int]:
     ).values_list("product_id", "quantity"):
         lines[product_id] = lines.get(product_id, 0) + quantity
     return lines
-
-
-SYSTEM = ActorType.SYSTEM
 
 
 def close_payment_pages_after_commit(order: Order) -> None:

@@ -14,7 +14,6 @@ from inventory import services as inventory
 from inventory.errors import InsufficientStock
 from inventory.models import InventoryLock
 from orders.errors import InvalidTransition, PaymentMismatch
-from orders.events import record_event
 from orders.models import Order
 from orders.payment_methods import payment_method_or_none
 from orders.services._base import apply_transition, lock_order, order_lines, refuse, save_and_log
@@ -64,17 +63,15 @@ def mark_paid(
             order.stock_deducted = True
             event_payload["stock"] = "deducted"
         event_payload.update(payload or {})
-        order.save()
-        record_event(
-            order=order,
-            kind="paid",
+        return save_and_log(
+            order,
             from_state=from_state,
+            kind="paid",
             actor_type=actor_type,
             actor=actor,
             reason=reason,
             payload=event_payload,
         )
-    return order
 
 
 def mark_payment_failed(

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -71,6 +73,48 @@ def test_production_refuses_to_start_without_a_secret_key():
     result = _manage("check", DEBUG="0", SITE_URL="https://shop.example.com")
     assert result.returncode != 0
     assert "SECRET_KEY must be set when DEBUG is off." in result.stderr
+
+
+def test_checking_the_migrations_needs_no_secret_key():
+    # CI and developers compare the models with their migrations without production secrets.
+    for command in (["makemigrations", "--check", "--dry-run"], ["showmigrations", "shop"]):
+        result = _manage(*command)
+
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("entry_point", ["config.wsgi", "config.asgi"])
+def test_the_app_servers_refuse_to_start_without_a_secret_key(entry_point):
+    result = subprocess.run(  # noqa: S603 - fixed argv: this interpreter imports our module
+        [sys.executable, "-c", f"import {entry_point}"],
+        cwd=PROJECT_DIR,
+        env={"PATH": os.environ.get("PATH", ""), "ENV_FILE": "", "DEBUG": "0"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set when DEBUG is off." in result.stderr
+
+
+@pytest.mark.parametrize("program", ["worker", "beat"])
+def test_celery_refuses_to_start_without_a_secret_key(program, tmp_path):
+    celery = str(Path(sys.executable).parent / "celery")
+    result = subprocess.run(  # noqa: S603 - fixed argv: the locked celery beside python
+        [celery, "-A", "config", program, "--loglevel", "WARNING"]
+        + (["--pool", "solo"] if program == "worker" else ["-s", str(tmp_path / "schedule")]),
+        cwd=PROJECT_DIR,
+        env={"PATH": os.environ.get("PATH", ""), "ENV_FILE": "", "DEBUG": "0"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set when DEBUG is off." in result.stdout + result.stderr
 
 
 def _database_options(**env: str) -> dict:
